@@ -1,0 +1,71 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+# sam build wants python3.11 on the PATH; the virtual environment's interpreter serves.
+export PATH := $(BIN):$(PATH)
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+PORT ?= 3000
+DYNAMODB_PORT ?= 8000
+SUB ?= local-user
+FN ?= SessionsFunction
+EVENT ?= events/sessions_get.json
+STACK ?= dev
+
+.PHONY: help venv build test lint typecheck validate unit run invoke token bench deploy openapi clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt shared/requirements.txt constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $(STAMP)
+
+venv: $(STAMP) ## create .venv and install the pinned dependencies
+
+build: $(STAMP) ## sam build (no container)
+	$(BIN)/sam build --cached --parallel >/dev/null
+	@echo "built into .aws-sam/build"
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP) ## mypy
+	$(BIN)/mypy
+
+validate: $(STAMP) ## sam validate --lint
+	$(BIN)/sam validate --lint
+
+test: lint typecheck validate build ## lint, type checks, template checks and every test
+	$(BIN)/python -m pytest
+
+openapi: $(STAMP) ## regenerate shared/chat_sessions/openapi.json
+	$(BIN)/python -m chat_sessions.openapi > shared/chat_sessions/openapi.json
+
+run: build ## serve the API on 127.0.0.1:$(PORT) until Ctrl-C
+	exec $(BIN)/python -m local.server --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)
+
+invoke: build ## run FN once with EVENT through the emulator: make invoke FN=SessionsFunction EVENT=events/x.json
+	$(BIN)/python -m local.invoke $(FN) $(EVENT) --dynamodb-port $(DYNAMODB_PORT)
+
+token: $(STAMP) ## print a local token: make token SUB=alice
+	@$(BIN)/python -m local.token $(SUB)
+
+bench: build ## run the benchmarks and write bench/results/latest.md
+	$(BIN)/python -m bench
+
+deploy: build ## sam deploy --config-env $(STACK) (needs AWS credentials)
+	$(BIN)/sam deploy --config-env $(STACK)
+
+clean: ## remove build output and the virtual environment
+	rm -rf .aws-sam $(VENV)
