@@ -50,7 +50,7 @@ test: lint typecheck validate build ## lint, type checks, template checks and ev
 	$(BIN)/python -m pytest
 
 openapi: $(STAMP) ## regenerate shared/chat_sessions/openapi.json
-	$(BIN)/python -m chat_sessions.openapi > shared/chat_sessions/openapi.json
+	PYTHONPATH=shared $(BIN)/python -m chat_sessions.openapi > shared/chat_sessions/openapi.json
 
 run: build ## serve the API on 127.0.0.1:$(PORT) until Ctrl-C
 	exec $(BIN)/python -m local.server --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)

@@ -1,2 +1,57 @@
-def lambda_handler(event, context):
-    return {"statusCode": 200}
+"""MessagesFunction: POST/GET /sessions/{session_id}/messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from chat_sessions import messages
+from chat_sessions.errors import BadRequest
+from chat_sessions.http import (
+    build_app,
+    caller,
+    json_response,
+    list_limit,
+    parse_body,
+    query,
+    query_int,
+    session_checked_first,
+    session_id_param,
+)
+from chat_sessions.models import MessageIn
+from chat_sessions.observability import logger, metrics
+from chat_sessions.service import ensure_visible
+
+app = build_app()
+
+
+@app.post("/sessions/<session_id>/messages")
+def append_message(session_id: str) -> Response[str]:
+    owner = caller(app)
+    sid = session_id_param(session_id)
+    body = parse_body(app, MessageIn, lambda: ensure_visible(owner, sid))
+    message, created = messages.append_message(owner, sid, body)
+    return json_response(201 if created else 200, message)
+
+
+@app.get("/sessions/<session_id>/messages")
+def list_messages(session_id: str) -> Response[str]:
+    owner = caller(app)
+    sid = session_id_param(session_id)
+    with session_checked_first(lambda: ensure_visible(owner, sid)):
+        order = query(app, "order") or "asc"
+        if order not in ("asc", "desc"):
+            raise BadRequest("order must be asc or desc")
+        after_seq = query_int(app, "after_seq", None, 0, None)
+        limit = list_limit(app)
+    page = messages.list_messages(owner, sid, order, after_seq, limit, query(app, "cursor"))
+    return json_response(200, page)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,186 @@
+"""HTTP glue shared by every function: the resolver, the one mapping from exceptions to
+api.md's error bodies, request parsing in the contract's error order, and responses."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
+from chat_sessions import jsonutil
+from chat_sessions.errors import (
+    BadRequest,
+    NotFound,
+    ServiceError,
+    Unauthorized,
+    Unavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from chat_sessions.observability import logger, metrics
+
+M = TypeVar("M", bound=BaseModel)
+JSON = "application/json"
+LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 20, 100
+
+
+def error_response(error: ServiceError) -> Response[str]:
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.details is not None:
+        body["details"] = error.details
+    headers = {}
+    if isinstance(error, Unavailable):
+        headers["Retry-After"] = str(error.retry_after)
+    return Response(error.status, JSON, jsonutil.dumps({"error": body}), headers)
+
+
+def build_app() -> APIGatewayHttpResolver:
+    """A resolver whose every error answer is api.md's envelope; never a bare 500."""
+    app = APIGatewayHttpResolver(serializer=jsonutil.dumps)
+
+    @app.exception_handler(ServiceError)  # type: ignore[untyped-decorator]
+    def service_error(error: ServiceError) -> Response[str]:
+        if error.status >= 500:
+            logger.warning("unavailable", extra={"reason": error.message})
+        return error_response(error)
+
+    @app.not_found
+    def not_found(_: NotFoundError) -> Response[str]:
+        return error_response(NotFound("no such resource"))
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def unexpected(error: Exception) -> Response[str]:
+        # A bug or an outage we did not foresee: logged in full, answered as retryable.
+        logger.exception("unhandled error")
+        metrics.add_metric(name="UnhandledErrors", unit="Count", value=1)
+        return error_response(Unavailable("the request could not be completed; retry"))
+
+    return app
+
+
+def caller(app: APIGatewayHttpResolver) -> str:
+    """The authenticated caller: the JWT authorizer's `sub` claim."""
+    context = app.current_event.raw_event.get("requestContext") or {}
+    claims = ((context.get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise Unauthorized("no authenticated caller")
+    return sub
+
+
+def session_id_param(value: str) -> str:
+    """A session id from the path; a malformed one is simply not found."""
+    return uuid_param(value, "session not found")
+
+
+def uuid_param(value: str, message: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise NotFound(message) from None
+
+
+def header(app: APIGatewayHttpResolver, name: str) -> str | None:
+    headers = app.current_event.headers or {}
+    return headers.get(name.lower())
+
+
+def media_type(app: APIGatewayHttpResolver) -> str:
+    return (header(app, "content-type") or "").split(";", 1)[0].strip().lower()
+
+
+def raw_body(app: APIGatewayHttpResolver) -> str:
+    try:
+        return app.current_event.decoded_body or ""
+    except UnicodeDecodeError:
+        raise BadRequest("body is not valid UTF-8") from None
+
+
+def json_value(app: APIGatewayHttpResolver, media_types: tuple[str, ...] = (JSON,)) -> Any:
+    """The body parsed as JSON; an empty body is `{}`. Raises 415, 400 or 422."""
+    text = raw_body(app)
+    if not text.strip() and not media_type(app):
+        return {}
+    if media_type(app) not in media_types:
+        raise UnsupportedMediaType(f"send the body as {' or '.join(media_types)}")
+    if not text.strip():
+        raise BadRequest("body is empty")
+    try:
+        return jsonutil.loads(text)
+    except jsonutil.MalformedJSON as exc:
+        raise BadRequest(str(exc)) from None
+    except jsonutil.UnacceptableJSON as exc:
+        raise ValidationFailed(str(exc), [{"field": "", "message": str(exc)}]) from None
+
+
+def validate(model: type[M], value: Any) -> M:
+    try:
+        return model.model_validate(value)
+    except PydanticValidationError as exc:
+        details = [
+            {"field": ".".join(str(p) for p in error["loc"]), "message": error["msg"]}
+            for error in exc.errors(include_url=False)
+        ]
+        raise ValidationFailed("the body does not match the schema", details) from None
+
+
+@contextmanager
+def session_checked_first(exists: Callable[[], None] | None) -> Iterator[None]:
+    """When the request is bad and names a session, a missing session is reported first
+    (api.md: 404 outranks 415, 400 and 422)."""
+    try:
+        yield
+    except (UnsupportedMediaType, BadRequest, ValidationFailed):
+        if exists is not None:
+            exists()
+        raise
+
+
+def parse_body(
+    app: APIGatewayHttpResolver,
+    model: type[M],
+    exists: Callable[[], None] | None = None,
+) -> M:
+    """The body as `model` (415, 400, 422), after the session's 404 where one is named."""
+    with session_checked_first(exists):
+        return validate(model, json_value(app))
+
+
+def query(app: APIGatewayHttpResolver, name: str) -> str | None:
+    params = app.current_event.query_string_parameters or {}
+    return params.get(name)
+
+
+def query_int(
+    app: APIGatewayHttpResolver, name: str, default: int | None, low: int, high: int | None
+) -> int | None:
+    text = query(app, name)
+    if text is None:
+        return default
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer") from None
+    if value < low or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise BadRequest(f"{name} must be {bound}")
+    return value
+
+
+def list_limit(app: APIGatewayHttpResolver) -> int:
+    value = query_int(app, "limit", LIST_LIMIT_DEFAULT, 1, LIST_LIMIT_MAX)
+    assert value is not None
+    return value
+
+
+def json_response(
+    status: int, body: BaseModel | dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[str]:
+    data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    return Response(status, JSON, jsonutil.dumps(data), headers or {})

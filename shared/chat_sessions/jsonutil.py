@@ -1,0 +1,98 @@
+"""The one JSON codec: strict parsing of request bodies and compact encoding.
+
+Parsing rejects what DynamoDB or JSON clients cannot hold (NaN, Infinity, numbers of more
+than 38 significant digits, nesting deeper than 32, strings that are not valid Unicode).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+MAX_DEPTH = 32
+MAX_DIGITS = 38
+
+
+class MalformedJSON(ValueError):
+    """Not JSON at all, or not valid Unicode: a 400."""
+
+
+class UnacceptableJSON(ValueError):
+    """Valid JSON holding a value the service cannot store: a 422."""
+
+
+def _significant_digits(text: str) -> int:
+    try:
+        digits = Decimal(text).as_tuple().digits
+    except InvalidOperation as exc:  # pragma: no cover - json already validated the syntax
+        raise MalformedJSON(f"bad number {text[:40]}") from exc
+    return len("".join(map(str, digits)).strip("0")) or 1
+
+
+def _parse_int(text: str) -> int:
+    if _significant_digits(text) > MAX_DIGITS:
+        raise UnacceptableJSON(f"number with more than {MAX_DIGITS} significant digits")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    if _significant_digits(text) > MAX_DIGITS:
+        raise UnacceptableJSON(f"number with more than {MAX_DIGITS} significant digits")
+    value = float(text)
+    if not math.isfinite(value):
+        raise UnacceptableJSON(f"number out of range: {text[:40]}")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise UnacceptableJSON(f"{name} is not allowed")
+
+
+def _check(value: Any, depth: int) -> None:
+    if isinstance(value, dict | list):
+        if depth >= MAX_DEPTH:
+            raise UnacceptableJSON(f"nesting deeper than {MAX_DEPTH} levels")
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            for key in value:
+                _check_text(key)
+        for child in children:
+            _check(child, depth + 1)
+    elif isinstance(value, str):
+        _check_text(value)
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MalformedJSON("body holds a string that is not valid Unicode") from exc
+
+
+def loads(text: str) -> Any:
+    """Parse a request body; raises MalformedJSON (400) or UnacceptableJSON (422)."""
+    try:
+        value = json.loads(
+            text,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            parse_constant=_reject_constant,
+        )
+    except RecursionError as exc:
+        raise UnacceptableJSON(f"nesting deeper than {MAX_DEPTH} levels") from exc
+    except json.JSONDecodeError as exc:
+        raise MalformedJSON(f"body is not valid JSON: {exc.msg} at position {exc.pos}") from exc
+    _check(value, 0)
+    return value
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, non-ASCII kept as is: the form every size limit is measured in."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def size(value: Any) -> int:
+    """UTF-8 bytes of the compact JSON of `value`."""
+    return len(dumps(value).encode("utf-8"))

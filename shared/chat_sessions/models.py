@@ -1,0 +1,114 @@
+"""API models: request bodies (strict, unknown fields rejected) and response shapes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+TITLE_MAX = 200
+TURN_MAX_MESSAGES = 10
+
+
+def _has_text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must contain at least one non-whitespace character")
+    return value
+
+
+def _uuid_text(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as exc:
+        raise ValueError("must be a UUID") from exc
+
+
+Content = Annotated[str, AfterValidator(_has_text)]
+UuidText = Annotated[str, AfterValidator(_uuid_text)]
+Role = Literal["user", "assistant", "system"]
+JsonObject = dict[str, Any]
+
+
+class RequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class CreateSessionIn(RequestBody):
+    initial_description: str | None = Field(
+        None, description="Becomes message 1 (role user) when it has non-whitespace text."
+    )
+    title: str | None = Field(None, max_length=TITLE_MAX)
+    metadata: JsonObject = Field(default_factory=dict)
+
+
+class PatchSessionIn(RequestBody):
+    title: str | None = Field(None, max_length=TITLE_MAX)
+    metadata: JsonObject | None = Field(
+        None, description="Merged into the session's metadata; a null value removes a key."
+    )
+
+
+class MessageIn(RequestBody):
+    role: Role
+    content: Content
+    metadata: JsonObject = Field(default_factory=dict)
+    id: UuidText | None = Field(
+        None, description="Client-chosen id; sending it again returns the first answer."
+    )
+
+
+class ResponseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SessionSummary(ResponseBody):
+    id: str
+    title: str | None
+    status: Literal["active", "expired", "ended"]
+    created_at: str
+    updated_at: str
+    expires_at: str
+    delete_after: str
+    message_count: int
+    workflow_version: int
+    metadata: JsonObject
+
+
+class SessionOut(SessionSummary):
+    current_workflow: JsonObject | None
+
+
+class MessageOut(ResponseBody):
+    id: str
+    seq: int
+    role: Role
+    content: str
+    metadata: JsonObject
+    timestamp: str
+
+
+class SessionPage(ResponseBody):
+    items: list[SessionSummary]
+    next_cursor: str | None
+
+
+class MessagePage(ResponseBody):
+    items: list[MessageOut]
+    next_cursor: str | None
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+class GatewayErrorOut(BaseModel):
+    """The body API Gateway itself answers with (401 from the authorizer, 404, 429)."""
+
+    message: str

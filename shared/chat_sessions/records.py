@@ -1,0 +1,167 @@
+"""Stored items: what the table holds, and the conversion to and from DynamoDB values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chat_sessions import jsonutil
+
+SESSION_SK = "SESSION"
+MSG_PREFIX = "MSG#"
+MSGID_PREFIX = "MSGID#"
+WF_PREFIX = "WF#"
+SEQ_WIDTH = 10
+DELETED = "deleted"  # a session being deleted: gone on every route, items going
+
+
+def message_sk(seq: int) -> str:
+    return f"{MSG_PREFIX}{seq:0{SEQ_WIDTH}d}"
+
+
+def message_id_sk(message_id: str) -> str:
+    return f"{MSGID_PREFIX}{message_id}"
+
+
+def version_sk(version: int) -> str:
+    return f"{WF_PREFIX}{version:0{SEQ_WIDTH}d}"
+
+
+def s(value: str) -> dict[str, Any]:
+    return {"S": value}
+
+
+def n(value: int) -> dict[str, Any]:
+    return {"N": str(value)}
+
+
+def opt_s(value: str | None) -> dict[str, Any]:
+    return {"NULL": True} if value is None else {"S": value}
+
+
+def read_s(item: dict[str, Any], name: str) -> str:
+    return str(item[name]["S"])
+
+
+def read_opt_s(item: dict[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return None if value is None or "NULL" in value else str(value["S"])
+
+
+def read_n(item: dict[str, Any], name: str, default: int = 0) -> int:
+    value = item.get(name)
+    return default if value is None else int(value["N"])
+
+
+@dataclass
+class SessionRecord:
+    id: str
+    owner: str
+    title: str | None
+    metadata: dict[str, Any]
+    status: str
+    created_at: str
+    updated_at: str
+    expires_at: str
+    delete_after: str
+    message_count: int
+    workflow_version: int
+    revision: int
+    ttl: int
+    deadline_shard: str
+
+    @property
+    def deadline(self) -> str:
+        """The next thing the cleanup must do: expire an active session, else delete it."""
+        return self.expires_at if self.status == "active" else self.delete_after
+
+    def to_item(self) -> dict[str, Any]:
+        item = {
+            "pk": s(self.id),
+            "sk": s(SESSION_SK),
+            "title": opt_s(self.title),
+            "metadata": s(jsonutil.dumps(self.metadata)),
+            "status": s(self.status),
+            "created_at": s(self.created_at),
+            "updated_at": s(self.updated_at),
+            "expires_at": s(self.expires_at),
+            "delete_after": s(self.delete_after),
+            "message_count": n(self.message_count),
+            "workflow_version": n(self.workflow_version),
+            "revision": n(self.revision),
+            "ttl": n(self.ttl),
+            "deadline_shard": s(self.deadline_shard),
+            "deadline": s(self.deadline),
+        }
+        if self.status != DELETED:
+            item["owner"] = s(self.owner)  # a deleted session leaves the by-owner index
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> SessionRecord:
+        return cls(
+            id=read_s(item, "pk"),
+            owner=read_opt_s(item, "owner") or "",
+            title=read_opt_s(item, "title"),
+            metadata=jsonutil.loads(read_s(item, "metadata")),
+            status=read_s(item, "status"),
+            created_at=read_s(item, "created_at"),
+            updated_at=read_s(item, "updated_at"),
+            expires_at=read_s(item, "expires_at"),
+            delete_after=read_s(item, "delete_after"),
+            message_count=read_n(item, "message_count"),
+            workflow_version=read_n(item, "workflow_version"),
+            revision=read_n(item, "revision"),
+            ttl=read_n(item, "ttl"),
+            deadline_shard=read_s(item, "deadline_shard"),
+        )
+
+
+@dataclass
+class MessageRecord:
+    session_id: str
+    id: str
+    seq: int
+    role: str
+    content: str
+    timestamp: str
+    ttl: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_item(self) -> dict[str, Any]:
+        return {
+            "pk": s(self.session_id),
+            "sk": s(message_sk(self.seq)),
+            "id": s(self.id),
+            "seq": n(self.seq),
+            "role": s(self.role),
+            "content": s(self.content),
+            "metadata": s(jsonutil.dumps(self.metadata)),
+            "timestamp": s(self.timestamp),
+            "ttl": n(self.ttl),
+        }
+
+    def guard_item(self) -> dict[str, Any]:
+        """Makes the message id unique within the session, and maps it to its seq."""
+        return {
+            "pk": s(self.session_id),
+            "sk": s(message_id_sk(self.id)),
+            "seq": n(self.seq),
+            "ttl": n(self.ttl),
+        }
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> MessageRecord:
+        return cls(
+            session_id=read_s(item, "pk"),
+            id=read_s(item, "id"),
+            seq=read_n(item, "seq"),
+            role=read_s(item, "role"),
+            content=read_s(item, "content"),
+            metadata=jsonutil.loads(read_s(item, "metadata")),
+            timestamp=read_s(item, "timestamp"),
+            ttl=read_n(item, "ttl"),
+        )
+
+    def approx_bytes(self) -> int:
+        return len(self.content.encode("utf-8")) + 256

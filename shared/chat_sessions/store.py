@@ -1,0 +1,370 @@
+"""All DynamoDB access of the service: the only module that talks to DynamoDB.
+
+Reads and writes items of one table keyed by session id (see records.py). Writes that
+belong together go in one TransactWriteItems with conditions. `ClientError` never leaves
+this module: it becomes a domain exception (errors.py) or one of the signals below.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chat_sessions import records
+from chat_sessions.errors import Unavailable
+from chat_sessions.records import MessageRecord, SessionRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+BY_OWNER = "by-owner"
+BY_DEADLINE = "by-deadline"
+_THROTTLES = {
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ThrottlingError",
+}
+_PAGE_BYTES = 4 * 1024 * 1024  # one Query returns at most 1 MB: pages stay under 5 MB
+
+
+class Conflict(Exception):
+    """The session changed between our read and our write: read again and retry."""
+
+
+class DuplicateMessageId(Exception):
+    """A message id of this write is already in the session."""
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(message_id)
+        self.message_id = message_id
+
+
+class AlreadyExists(Exception):
+    """The session item to be created exists already."""
+
+
+def _unavailable(exc: Exception) -> Unavailable:
+    return Unavailable(f"DynamoDB is busy ({type(exc).__name__}); retry")
+
+
+class Store:
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        # Created on first use: importing or constructing never opens a connection.
+        if self._client is None:
+            config = Config(
+                retries={"mode": "standard", "max_attempts": 4}, max_pool_connections=50
+            )
+            self._client = boto3.client("dynamodb", config=config)
+        return self._client
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client, operation)(TableName=self.table_name, **kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _THROTTLES:
+                raise _unavailable(exc) from exc
+            raise
+        except BotoCoreError as exc:
+            raise _unavailable(exc) from exc
+
+    # --- sessions -------------------------------------------------------------------
+
+    def get_session(self, session_id: str) -> SessionRecord | None:
+        answer = self._call(
+            "get_item",
+            Key={"pk": records.s(session_id), "sk": records.s(records.SESSION_SK)},
+            ConsistentRead=True,
+        )
+        item = answer.get("Item")
+        return SessionRecord.from_item(item) if item else None
+
+    def get_session_and_message_id(
+        self, session_id: str, message_id: str
+    ) -> tuple[SessionRecord | None, int | None]:
+        """The session and the seq of `message_id` if that id is taken: one BatchGetItem."""
+        keys = [
+            {"pk": records.s(session_id), "sk": records.s(records.SESSION_SK)},
+            {"pk": records.s(session_id), "sk": records.s(records.message_id_sk(message_id))},
+        ]
+        found: list[dict[str, Any]] = []
+        request: dict[str, Any] = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
+        for attempt in range(8):
+            try:
+                answer = self.client.batch_get_item(RequestItems=request)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] in _THROTTLES:
+                    raise _unavailable(exc) from exc
+                raise
+            except BotoCoreError as exc:
+                raise _unavailable(exc) from exc
+            found.extend(answer.get("Responses", {}).get(self.table_name, []))
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            _backoff(attempt)
+        else:
+            raise Unavailable()
+        session = next((i for i in found if i["sk"]["S"] == records.SESSION_SK), None)
+        guard = next((i for i in found if i["sk"]["S"] != records.SESSION_SK), None)
+        return (
+            SessionRecord.from_item(session) if session else None,
+            records.read_n(guard, "seq") if guard else None,
+        )
+
+    def create_session(self, session: SessionRecord, first: MessageRecord | None) -> None:
+        """Put a new session (and its first message) if its id is free; else AlreadyExists."""
+        condition = "attribute_not_exists(pk)"
+        if first is None:
+            try:
+                self._call("put_item", Item=session.to_item(), ConditionExpression=condition)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                    raise AlreadyExists() from exc
+                raise
+            return
+        actions = [
+            {"Put": {"Item": session.to_item(), "ConditionExpression": condition}},
+            *self._message_puts([first]),
+        ]
+        reasons = self._transact(actions)
+        if reasons is not None:
+            if reasons[0] == "ConditionalCheckFailed":
+                raise AlreadyExists()
+            raise Conflict()
+
+    def write_session(
+        self,
+        seen: SessionRecord,
+        updated: SessionRecord,
+        messages: list[MessageRecord] = (),  # type: ignore[assignment]
+        extra_puts: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    ) -> None:
+        """Replace the session item read as `seen` with `updated`, adding the given items.
+
+        One request: a PutItem, or a TransactWriteItems when items come with it. The
+        session must not have changed since it was read (its revision), so concurrent
+        writers never overwrite each other: the loser gets Conflict and tries again.
+        """
+        condition = "attribute_exists(pk) AND revision = :seen"
+        values = {":seen": records.n(seen.revision)}
+        item = updated.to_item()
+        if not messages and not extra_puts:
+            try:
+                self._call(
+                    "put_item",
+                    Item=item,
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues=values,
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                    raise Conflict() from exc
+                raise
+            return
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "Item": item,
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeValues": values,
+                }
+            },
+            *self._message_puts(messages),
+            *(
+                {"Put": {"Item": extra, "ConditionExpression": "attribute_not_exists(pk)"}}
+                for extra in extra_puts
+            ),
+        ]
+        reasons = self._transact(actions)
+        if reasons is None:
+            return
+        for index, reason in enumerate(reasons[1 : 1 + 2 * len(messages)]):
+            if reason == "ConditionalCheckFailed" and index % 2 == 1:
+                raise DuplicateMessageId(messages[index // 2].id)
+        raise Conflict()
+
+    def _message_puts(self, messages: list[MessageRecord]) -> Iterator[dict[str, Any]]:
+        for message in messages:
+            yield {
+                "Put": {
+                    "Item": message.to_item(),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            yield {
+                "Put": {
+                    "Item": message.guard_item(),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+
+    def _transact(self, actions: list[dict[str, Any]]) -> list[str] | None:
+        """Run one TransactWriteItems; None when it committed, else the reason codes."""
+        for action in actions:
+            next(iter(action.values()))["TableName"] = self.table_name
+        try:
+            self.client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code == "TransactionCanceledException":
+                reasons = [
+                    r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])
+                ]
+                if any(r in _THROTTLES for r in reasons):
+                    raise _unavailable(exc) from exc
+                return reasons or ["TransactionConflict"]
+            if code in ("TransactionConflictException", "TransactionInProgressException"):
+                return ["TransactionConflict"]
+            if code in _THROTTLES:
+                raise _unavailable(exc) from exc
+            raise
+        except BotoCoreError as exc:
+            raise _unavailable(exc) from exc
+        return None
+
+    def list_sessions(
+        self,
+        owner: str,
+        limit: int,
+        start: dict[str, Any] | None,
+        filter_expression: str,
+        values: dict[str, Any],
+    ) -> tuple[list[SessionRecord], dict[str, Any] | None]:
+        items, last = self._query_pages(
+            limit,
+            start,
+            IndexName=BY_OWNER,
+            KeyConditionExpression="#owner = :owner",
+            FilterExpression=filter_expression,
+            ExpressionAttributeNames={
+                "#owner": "owner",
+                **({"#status": "status"} if "#status" in filter_expression else {}),
+            },
+            ExpressionAttributeValues={":owner": records.s(owner), **values},
+            ScanIndexForward=False,
+        )
+        return [SessionRecord.from_item(i) for i in items], last
+
+    # --- messages -------------------------------------------------------------------
+
+    def get_message(self, session_id: str, seq: int) -> MessageRecord | None:
+        answer = self._call(
+            "get_item",
+            Key={"pk": records.s(session_id), "sk": records.s(records.message_sk(seq))},
+            ConsistentRead=True,
+        )
+        item = answer.get("Item")
+        return MessageRecord.from_item(item) if item else None
+
+    def list_messages(
+        self,
+        session_id: str,
+        limit: int,
+        ascending: bool,
+        after_seq: int | None,
+        start: dict[str, Any] | None,
+    ) -> tuple[list[MessageRecord], dict[str, Any] | None]:
+        low = records.message_sk(after_seq + 1) if after_seq is not None else records.MSG_PREFIX
+        items, last = self._query_pages(
+            limit,
+            start,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": records.s(session_id),
+                ":low": records.s(low),
+                ":high": records.s(records.MSG_PREFIX + "9" * records.SEQ_WIDTH),
+            },
+            ScanIndexForward=ascending,
+            ConsistentRead=True,
+        )
+        return [MessageRecord.from_item(i) for i in items], last
+
+    # --- deletion -------------------------------------------------------------------
+
+    def delete_session_items(self, session_id: str, deadline: float) -> bool:
+        """Delete every item under the session's key, the session item last.
+
+        Stops at `deadline` (a time.monotonic() value); True when nothing is left.
+        """
+        keys = list(self._session_keys(session_id))
+        session_key = {"pk": records.s(session_id), "sk": records.s(records.SESSION_SK)}
+        rest = [k for k in keys if k["sk"]["S"] != records.SESSION_SK]
+        if not self._batch_delete(rest, deadline):
+            return False
+        return self._batch_delete([session_key] if len(rest) < len(keys) else [], deadline)
+
+    def _session_keys(self, session_id: str) -> Iterator[dict[str, Any]]:
+        start: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": records.s(session_id)},
+                "ProjectionExpression": "pk, sk",
+                "ConsistentRead": True,
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            answer = self._call("query", **kwargs)
+            yield from answer.get("Items", [])
+            start = answer.get("LastEvaluatedKey")
+            if not start:
+                return
+
+    def _batch_delete(self, keys: list[dict[str, Any]], deadline: float) -> bool:
+        for offset in range(0, len(keys), 25):
+            pending: list[Any] = [{"DeleteRequest": {"Key": k}} for k in keys[offset : offset + 25]]
+            attempt = 0
+            while pending:
+                if time.monotonic() > deadline:
+                    return False
+                answer: Any
+                try:
+                    answer = self.client.batch_write_item(RequestItems={self.table_name: pending})
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] not in _THROTTLES:
+                        raise
+                    answer = {"UnprocessedItems": {self.table_name: pending}}
+                except BotoCoreError as exc:
+                    raise _unavailable(exc) from exc
+                pending = answer.get("UnprocessedItems", {}).get(self.table_name, [])
+                if pending:
+                    _backoff(attempt)
+                    attempt += 1
+        return True
+
+    # --- paging ---------------------------------------------------------------------
+
+    def _query_pages(
+        self, limit: int, start: dict[str, Any] | None, **query: Any
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Query until `limit` items, the end, or about 4 MB: the one way we page."""
+        items: list[dict[str, Any]] = []
+        size = 0
+        last = start
+        while True:
+            kwargs = dict(query, Limit=limit - len(items))
+            if last:
+                kwargs["ExclusiveStartKey"] = last
+            answer = self._call("query", **kwargs)
+            page = answer.get("Items", [])
+            items.extend(page)
+            size += sum(len(str(i)) for i in page)
+            last = answer.get("LastEvaluatedKey")
+            if not last or len(items) >= limit or size >= _PAGE_BYTES:
+                return items, last
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
