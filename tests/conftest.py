@@ -29,7 +29,9 @@ _UNSET: Any = object()
 
 def load_function(name: str) -> ModuleType:
     """A function's app.py, imported under a unique name (every function has an app.py)."""
-    spec = importlib.util.spec_from_file_location(f"function_{name}", ROOT / "functions" / name / "app.py")
+    spec = importlib.util.spec_from_file_location(
+        f"function_{name}", ROOT / "functions" / name / "app.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -106,7 +108,11 @@ class Answer:
 
     @property
     def code(self) -> str | None:
-        return self.body["error"]["code"] if isinstance(self.body, dict) and "error" in self.body else None
+        return (
+            self.body["error"]["code"]
+            if isinstance(self.body, dict) and "error" in self.body
+            else None
+        )
 
 
 FUNCTIONS: dict[str, ModuleType] = {}
@@ -135,13 +141,19 @@ class Api:
         return Answer(result["statusCode"], headers, body)
 
     def create(self, sub: str = "alice", **body: Any) -> dict[str, Any]:
-        answer = self.call("sessions_create", body=body, sub=sub, headers={"idempotency-key": str(uuid.uuid4())})
+        answer = self.call(
+            "sessions_create", body=body, sub=sub, headers={"idempotency-key": str(uuid.uuid4())}
+        )
         assert answer.status == 201, answer.body
         return answer.body  # type: ignore[no-any-return]
 
-    def append(self, session_id: str, content: str = "hello", role: str = "user", **extra: Any) -> Answer:
+    def append(
+        self, session_id: str, content: str = "hello", role: str = "user", **extra: Any
+    ) -> Answer:
         return self.call(
-            "messages_append", session_id=session_id, body={"role": role, "content": content, **extra}
+            "messages_append",
+            session_id=session_id,
+            body={"role": role, "content": content, **extra},
         )
 
     def items(self) -> list[dict[str, Any]]:

@@ -18,8 +18,10 @@ from chat_sessions.records import DELETED, SessionRecord
 from chat_sessions.store import Conflict, Store
 
 T = TypeVar("T")
-# Writers contending for one session retry inside the service for up to this long.
-RETRY_SECONDS = 12.0
+# Writers contending for one session retry inside the service for up to this long
+# (under API Gateway's 30 s integration timeout).
+RETRY_SECONDS = 25.0
+BACKOFF_FIRST, BACKOFF_CAP = 0.005, 1.0
 
 
 @cache
@@ -92,12 +94,13 @@ def session_view(record: SessionRecord, now: datetime, workflow: dict | None) ->
 def retry_conflicts(operation: Callable[[], T]) -> T:
     """Run `operation` (which reads, decides and writes) again while it meets Conflict."""
     started = time.monotonic()
-    attempt = 0
+    pause = BACKOFF_FIRST
     while True:
         try:
             return operation()
         except Conflict:
             if time.monotonic() - started > RETRY_SECONDS:
                 raise Unavailable("too many concurrent writers on this session; retry") from None
-            time.sleep(random.uniform(0, min(0.2, 0.004 * 2 ** min(attempt, 8))))
-            attempt += 1
+            # Decorrelated jitter: pauses grow with contention and losers spread out.
+            pause = min(BACKOFF_CAP, random.uniform(BACKOFF_FIRST, pause * 3))
+            time.sleep(pause)

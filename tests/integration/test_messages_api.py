@@ -44,8 +44,11 @@ def test_bad_messages_get_the_contract_errors_and_write_nothing(api: Api) -> Non
         ({"body": {"role": "user", "content": "x", "id": "not-a-uuid"}}, 422, "validation_error"),
         ({"body": {"role": "user", "content": "x", "metadata": "text"}}, 422, "validation_error"),
         ({"body": {"role": "user", "content": "x" * 65537}}, 413, "payload_too_large"),
-        ({"body": {"role": "user", "content": "x", "metadata": {"m": "y" * 8200}}}, 413,
-         "payload_too_large"),
+        (
+            {"body": {"role": "user", "content": "x", "metadata": {"m": "y" * 8200}}},
+            413,
+            "payload_too_large",
+        ),
     ]
     for kwargs, status, code in cases:
         answer = api.call("messages_append", session_id=session["id"], **kwargs)
@@ -70,7 +73,10 @@ def test_list_orders_filters_and_pages(api: Api) -> None:
     sid = session["id"]
 
     def contents(**query: str) -> list[str]:
-        return [m["content"] for m in api.call("messages_list", session_id=sid, query=query).body["items"]]
+        return [
+            m["content"]
+            for m in api.call("messages_list", session_id=sid, query=query).body["items"]
+        ]
 
     assert contents() == [f"m{i}" for i in range(1, 8)]
     assert contents(order="desc") == [f"m{i}" for i in range(7, 0, -1)]
@@ -93,7 +99,9 @@ def test_list_rejects_bad_query_values_and_cursors_of_other_lists(api: Api) -> N
     for sid in (one["id"], two["id"]):
         for i in range(3):
             api.append(sid, f"m{i}")
-    cursor = api.call("messages_list", session_id=one["id"], query={"limit": "1"}).body["next_cursor"]
+    cursor = api.call("messages_list", session_id=one["id"], query={"limit": "1"}).body[
+        "next_cursor"
+    ]
     for sid, query in (
         (one["id"], {"order": "sideways"}),
         (one["id"], {"after_seq": "x"}),

@@ -10,7 +10,9 @@ from chat_sessions import clock
 from tests.conftest import Api
 
 
-def test_create_returns_the_session_with_location_and_the_description_as_message_1(api: Api) -> None:
+def test_create_returns_the_session_with_location_and_the_description_as_message_1(
+    api: Api,
+) -> None:
     # When a session is created with an initial description
     answer = api.call(
         "sessions_create",
@@ -64,9 +66,16 @@ def test_idempotency_key_out_of_range_is_a_bad_request(api: Api) -> None:
 def test_bad_create_bodies_get_the_contract_errors_and_write_nothing(api: Api) -> None:
     cases = [
         ({"raw_body": "{not json"}, 400, "bad_request"),
-        ({"raw_body": b'{"title": "\xff\xfe"}', "content_type": "application/json"}, 400, "bad_request"),
-        ({"raw_body": "title=x", "content_type": "application/x-www-form-urlencoded"}, 415,
-         "unsupported_media_type"),
+        (
+            {"raw_body": b'{"title": "\xff\xfe"}', "content_type": "application/json"},
+            400,
+            "bad_request",
+        ),
+        (
+            {"raw_body": "title=x", "content_type": "application/x-www-form-urlencoded"},
+            415,
+            "unsupported_media_type",
+        ),
         ({"body": {"title": "x", "colour": "red"}}, 422, "validation_error"),
         ({"body": {"title": "t" * 201}}, 422, "validation_error"),
         ({"body": {"metadata": ["not", "an", "object"]}}, 422, "validation_error"),
@@ -74,10 +83,16 @@ def test_bad_create_bodies_get_the_contract_errors_and_write_nothing(api: Api) -
         ({"raw_body": '{"metadata": {"x": NaN}}'}, 422, "validation_error"),
         ({"raw_body": '{"metadata": {"x": Infinity}}'}, 422, "validation_error"),
         ({"raw_body": '{"metadata": {"x": 1e999}}'}, 422, "validation_error"),
-        ({"raw_body": '{"metadata": {"x": 123456789012345678901234567890123456789}}'}, 422,
-         "validation_error"),
-        ({"body": {"metadata": json.loads("[" * 0 + '{"a":' * 32 + "1" + "}" * 32)}}, 422,
-         "validation_error"),
+        (
+            {"raw_body": '{"metadata": {"x": 123456789012345678901234567890123456789}}'},
+            422,
+            "validation_error",
+        ),
+        (
+            {"body": {"metadata": json.loads("[" * 0 + '{"a":' * 32 + "1" + "}" * 32)}},
+            422,
+            "validation_error",
+        ),
         ({"body": {"metadata": {"blob": "x" * 8200}}}, 413, "payload_too_large"),
         ({"body": {"initial_description": "x" * 65537}}, 413, "payload_too_large"),
     ]
@@ -115,8 +130,14 @@ def test_other_callers_malformed_and_missing_sessions_are_not_found(api: Api) ->
         {"path_value": "not-a-uuid"},
         {"session_id": str(uuid.uuid4())},
     ):
-        for name in ("sessions_get", "sessions_patch", "sessions_end", "sessions_delete",
-                     "messages_append", "messages_list"):
+        for name in (
+            "sessions_get",
+            "sessions_patch",
+            "sessions_end",
+            "sessions_delete",
+            "messages_append",
+            "messages_list",
+        ):
             answer = api.call(name, **kwargs)
             assert (answer.status, answer.code) == (404, "not_found"), (name, kwargs)
     assert api.call("sessions_get", session_id=session["id"]).status == 200
@@ -165,8 +186,13 @@ def test_list_rejects_bad_query_values_and_foreign_or_altered_cursors(api: Api) 
     cursor = api.call("sessions_list", query={"limit": "1"}).body["next_cursor"]
     altered = cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB")
     for query in (
-        {"limit": "0"}, {"limit": "101"}, {"limit": "ten"}, {"status": "gone"},
-        {"cursor": altered}, {"cursor": "%%%"}, {"cursor": cursor, "status": "active"},
+        {"limit": "0"},
+        {"limit": "101"},
+        {"limit": "ten"},
+        {"status": "gone"},
+        {"cursor": altered},
+        {"cursor": "%%%"},
+        {"cursor": cursor, "status": "active"},
     ):
         answer = api.call("sessions_list", query=query)
         assert (answer.status, answer.code) == (400, "bad_request"), query
@@ -177,7 +203,9 @@ def test_list_rejects_bad_query_values_and_foreign_or_altered_cursors(api: Api) 
 def test_patch_changes_title_and_merges_metadata(api: Api) -> None:
     session = api.create(title="old", metadata={"keep": 1, "drop": 2})
     answer = api.call(
-        "sessions_patch", session_id=session["id"], body={"title": "new", "metadata": {"drop": None, "add": "x"}}
+        "sessions_patch",
+        session_id=session["id"],
+        body={"title": "new", "metadata": {"drop": None, "add": "x"}},
     )
     assert answer.status == 200
     assert answer.body["title"] == "new"
@@ -189,7 +217,9 @@ def test_patch_changes_title_and_merges_metadata(api: Api) -> None:
 
 def test_patch_over_the_metadata_limit_after_merging_changes_nothing(api: Api) -> None:
     session = api.create(metadata={"a": "x" * 5000})
-    answer = api.call("sessions_patch", session_id=session["id"], body={"metadata": {"b": "y" * 5000}})
+    answer = api.call(
+        "sessions_patch", session_id=session["id"], body={"metadata": {"b": "y" * 5000}}
+    )
     assert (answer.status, answer.code) == (413, "payload_too_large")
     after = api.call("sessions_get", session_id=session["id"]).body
     assert after["metadata"] == {"a": "x" * 5000}

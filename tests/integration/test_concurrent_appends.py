@@ -1,0 +1,60 @@
+"""Concurrent writers against a real DynamoDB endpoint (the embedded server over HTTP)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import pytest
+
+from chat_sessions import messages, sessions
+from chat_sessions.models import CreateSessionIn, MessageIn, MessageOut
+from local.dynamodb import start_dynamodb
+from local.template import create_table
+from tests.conftest import TABLE, reset_caches
+
+WRITERS = 200
+
+
+@pytest.fixture
+def endpoint(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    with start_dynamodb(port=0) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", server.url)
+        create_table(boto3.client("dynamodb", endpoint_url=server.url), TABLE)
+        reset_caches()
+        yield server.url
+    reset_caches()
+
+
+def test_200_simultaneous_appends_lose_and_duplicate_nothing(endpoint: str) -> None:
+    # Given one session
+    session = sessions.create_session("alice", CreateSessionIn(), None)
+    start = threading.Barrier(WRITERS)
+
+    def append(i: int) -> MessageOut:
+        body = MessageIn(role="user", content=f"message {i}")
+        start.wait()
+        message, created = messages.append_message("alice", session.id, body)
+        assert created
+        return message
+
+    # When 200 writers append at the same moment
+    with ThreadPoolExecutor(WRITERS) as pool:
+        answers = list(pool.map(append, range(WRITERS)))
+
+    # Then every answer has its own seq, and the stored list is 1..200 without gaps
+    assert sorted(a.seq for a in answers) == list(range(1, WRITERS + 1))
+    stored = []
+    cursor = None
+    while True:
+        page = messages.list_messages("alice", session.id, "asc", None, 100, cursor)
+        stored += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert [m.seq for m in stored] == list(range(1, WRITERS + 1))
+    assert sorted(m.content for m in stored) == sorted(f"message {i}" for i in range(WRITERS))
+    assert {m.id: m.seq for m in stored} == {a.id: a.seq for a in answers}
+    assert sessions.get_session("alice", session.id).message_count == WRITERS

@@ -1,0 +1,43 @@
+"""The strict JSON codec."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat_sessions import jsonutil
+from chat_sessions.jsonutil import MalformedJSON, UnacceptableJSON
+
+
+def test_parses_plain_json_and_encodes_compactly_without_escaping() -> None:
+    value = jsonutil.loads('{"a": [1, 2.5, true, null], "é": "ü"}')
+    assert value == {"a": [1, 2.5, True, None], "é": "ü"}
+    assert jsonutil.dumps(value) == '{"a":[1,2.5,true,null],"é":"ü"}'
+    assert jsonutil.size(value) == len('{"a":[1,2.5,true,null],"é":"ü"}'.encode())
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["NaN", "[Infinity]", '{"x": -Infinity}', "1e400", "[" + "9" * 39 + "]", "0." + "1" * 39],
+)
+def test_rejects_values_dynamodb_and_json_clients_cannot_hold(text: str) -> None:
+    with pytest.raises(UnacceptableJSON):
+        jsonutil.loads(text)
+
+
+def test_accepts_38_significant_digits_and_trailing_zeros() -> None:
+    assert jsonutil.loads("9" * 38) == int("9" * 38)
+    assert jsonutil.loads("1" + "0" * 50) == 10**50
+
+
+def test_depth_32_is_accepted_and_33_rejected() -> None:
+    assert jsonutil.loads("[" * 32 + "]" * 32) is not None
+    with pytest.raises(UnacceptableJSON):
+        jsonutil.loads("[" * 33 + "]" * 33)
+    with pytest.raises(UnacceptableJSON):
+        jsonutil.loads("[" * 100000 + "]" * 100000)
+
+
+@pytest.mark.parametrize("text", ["", "{", "{'a': 1}", '"\\ud800"', '{"\\udc00": 1}'])
+def test_malformed_json_or_unicode_is_malformed(text: str) -> None:
+    with pytest.raises(MalformedJSON):
+        jsonutil.loads(text)
