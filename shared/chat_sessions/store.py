@@ -368,3 +368,6 @@ class Store:
 
 def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
+
+
+# --- cleanup (the scheduled function's queries and writes) -----------------------------
