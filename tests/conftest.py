@@ -61,6 +61,7 @@ def build_event(
     query: dict[str, str] | None = None,
     sub: str | None = "alice",
     path_value: str | None = None,
+    version: str | None = None,
 ) -> dict[str, Any]:
     """The sample event `events/<name>.json`, adjusted for one request."""
     event = copy.deepcopy(load_event(name))
@@ -70,6 +71,12 @@ def build_event(
         event["pathParameters"]["session_id"] = value
         event["rawPath"] = event["rawPath"].replace(old, str(value))
         event["requestContext"]["http"]["path"] = event["rawPath"]
+    if version is not None:
+        old = event["pathParameters"]["version"]
+        event["pathParameters"]["version"] = version
+        event["rawPath"] = event["rawPath"].rsplit("/", 1)[0] + "/" + version
+        event["requestContext"]["http"]["path"] = event["rawPath"]
+        assert old
     if body is not _UNSET:
         event["body"] = json.dumps(body)
         event["isBase64Encoded"] = False

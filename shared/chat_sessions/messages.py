@@ -8,6 +8,7 @@ import uuid
 from chat_sessions import clock, cursor
 from chat_sessions.config import get_settings
 from chat_sessions.errors import BadRequest, LimitExceeded, SessionNotFound
+from chat_sessions.limits import check_content_size, check_metadata_size
 from chat_sessions.models import MessageIn, MessageOut, MessagePage
 from chat_sessions.observability import metrics
 from chat_sessions.records import MessageRecord
@@ -19,7 +20,6 @@ from chat_sessions.service import (
     require_active,
     retry_conflicts,
 )
-from chat_sessions.sessions import check_content_size, check_metadata_size
 from chat_sessions.store import DuplicateMessageId
 
 _MESSAGE_SK = re.compile(r"^MSG#\d{10}$")

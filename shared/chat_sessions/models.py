@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 TITLE_MAX = 200
 TURN_MAX_MESSAGES = 10
@@ -112,3 +112,71 @@ class GatewayErrorOut(BaseModel):
     """The body API Gateway itself answers with (401 from the authorizer, 404, 429)."""
 
     message: str
+
+
+NOTE_MAX = 1000
+Note = Annotated[str | None, Field(None, max_length=NOTE_MAX)]
+
+
+class WorkflowPutIn(RequestBody):
+    workflow: JsonObject
+    note: Note = None
+    message_id: UuidText | None = Field(None, description="The message that caused this version.")
+
+
+class RevertIn(RequestBody):
+    version: int = Field(ge=1)
+    note: Note = None
+
+
+class TurnIn(RequestBody):
+    messages: list[MessageIn] = Field(min_length=1, max_length=TURN_MAX_MESSAGES)
+    workflow: JsonObject | None = None
+    workflow_patch: JsonObject | None = Field(None, description="An RFC 7396 merge patch.")
+    note: Note = None
+    expected_version: int | None = Field(None, ge=0, description="0 = no workflow yet.")
+
+    @model_validator(mode="after")
+    def one_workflow_change(self) -> TurnIn:
+        if self.workflow is not None and self.workflow_patch is not None:
+            raise ValueError("send workflow or workflow_patch, not both")
+        ids = [m.id for m in self.messages if m.id is not None]
+        if len(ids) != len(set(ids)):
+            raise ValueError("message ids in a turn must differ")
+        return self
+
+
+class WorkflowVersionOut(ResponseBody):
+    version: int
+    created_at: str
+    source: Literal["put", "merge_patch", "json_patch", "revert", "turn"]
+    note: str | None
+    message_id: str | None
+    reverted_from: int | None
+    changes: list[str]
+    workflow: JsonObject | None = Field(None, description="Only where the route says so.")
+
+
+class WorkflowOut(ResponseBody):
+    version: int
+    workflow: JsonObject
+    updated_at: str
+
+
+class VersionPage(ResponseBody):
+    items: list[WorkflowVersionOut]
+    next_cursor: str | None
+
+
+class DiffOut(ResponseBody):
+    from_: int = Field(alias="from", serialization_alias="from")
+    to: int
+    patch: list[JsonObject]
+    changes: list[str]
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class TurnOut(ResponseBody):
+    messages: list[MessageOut]
+    workflow_version: WorkflowVersionOut | None

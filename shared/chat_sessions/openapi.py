@@ -49,8 +49,19 @@ class Operation:
     response_headers: tuple[str, ...] = ()
     auth: bool = True
     extra_responses: dict[int, str] = field(default_factory=dict)
+    body_media: dict[str, dict[str, Any]] | None = None
+    required_query: tuple[str, ...] = ()
 
 
+PATH_SCHEMAS = {
+    "session_id": {"type": "string", "format": "uuid"},
+    "version": {"type": "integer", "minimum": 1},
+}
+IF_MATCH = (
+    "If-Match",
+    {"type": "string"},
+    '"<version>", W/"<version>" or *: store only if the current version matches (else 412).',
+)
 LIMIT = ("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "Page size.")
 CURSOR = (
     "cursor",
@@ -164,6 +175,100 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "get",
+        "/sessions/{session_id}/workflow",
+        "getWorkflow",
+        "The current workflow (404 before the first version)",
+        200,
+        models.WorkflowOut,
+        (401, 404, 503),
+        response_headers=("ETag",),
+    ),
+    Operation(
+        "put",
+        "/sessions/{session_id}/workflow",
+        "putWorkflow",
+        "Store a new version",
+        200,
+        models.WorkflowVersionOut,
+        (400, 401, 404, 409, 412, 413, 415, 422, 503),
+        body=models.WorkflowPutIn,
+        headers=(IF_MATCH,),
+        response_headers=("ETag",),
+    ),
+    Operation(
+        "patch",
+        "/sessions/{session_id}/workflow",
+        "patchWorkflow",
+        "Change part of the workflow: RFC 7396 merge patch or RFC 6902 JSON patch",
+        200,
+        models.WorkflowVersionOut,
+        (400, 401, 404, 409, 412, 413, 415, 422, 503),
+        query=(("note", {"type": "string", "maxLength": 1000}, "Why the change was made."),),
+        headers=(IF_MATCH,),
+        response_headers=("ETag",),
+        body_media={
+            "application/merge-patch+json": {"type": "object"},
+            "application/json-patch+json": {"type": "array", "items": {"type": "object"}},
+        },
+    ),
+    Operation(
+        "get",
+        "/sessions/{session_id}/workflow/versions",
+        "listVersions",
+        "Workflow history, newest first, without the workflows",
+        200,
+        models.VersionPage,
+        (400, 401, 404, 503),
+        query=(LIMIT, CURSOR),
+    ),
+    Operation(
+        "get",
+        "/sessions/{session_id}/workflow/versions/{version}",
+        "getVersion",
+        "One version with its workflow",
+        200,
+        models.WorkflowVersionOut,
+        (401, 404, 503),
+        response_headers=("ETag",),
+    ),
+    Operation(
+        "get",
+        "/sessions/{session_id}/workflow/diff",
+        "diffVersions",
+        "RFC 6902 operations and change lines turning version `from` into version `to`",
+        200,
+        models.DiffOut,
+        (400, 401, 404, 503),
+        query=(
+            ("from", {"type": "integer", "minimum": 1}, "The version to start from."),
+            ("to", {"type": "integer", "minimum": 1}, "The version to arrive at."),
+        ),
+        required_query=("from", "to"),
+    ),
+    Operation(
+        "post",
+        "/sessions/{session_id}/workflow/revert",
+        "revertWorkflow",
+        "A new version whose workflow equals an earlier one",
+        200,
+        models.WorkflowVersionOut,
+        (400, 401, 404, 409, 412, 415, 422, 503),
+        body=models.RevertIn,
+        headers=(IF_MATCH,),
+        response_headers=("ETag",),
+    ),
+    Operation(
+        "post",
+        "/sessions/{session_id}/turns",
+        "takeTurn",
+        "One conversation turn, all or nothing: messages and optionally a new version",
+        201,
+        models.TurnOut,
+        (400, 401, 404, 409, 412, 413, 415, 422, 503),
+        body=models.TurnIn,
+    ),
+    Operation(
+        "get",
         "/openapi.json",
         "getOpenApi",
         "This document",
@@ -203,7 +308,13 @@ def _operation(op: Operation) -> dict[str, Any]:
         for name in _path_params(op.path)
     ]
     parameters += [
-        {"name": n, "in": "query", "required": False, "schema": s, "description": d}
+        {
+            "name": n,
+            "in": "query",
+            "required": n in op.required_query,
+            "schema": s,
+            "description": d,
+        }
         for n, s, d in op.query
     ]
     parameters += [
@@ -239,6 +350,11 @@ def _operation(op: Operation) -> dict[str, Any]:
     }
     if parameters:
         result["parameters"] = parameters
+    if op.body_media is not None:
+        result["requestBody"] = {
+            "required": True,
+            "content": {media: {"schema": schema} for media, schema in op.body_media.items()},
+        }
     if op.body is not None:
         result["requestBody"] = {
             "required": op.operation_id not in ("createSession",),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,7 @@ SESSION_SK = "SESSION"
 MSG_PREFIX = "MSG#"
 MSGID_PREFIX = "MSGID#"
 WF_PREFIX = "WF#"
+WORKFLOW_SK = "WORKFLOW"  # the current workflow: read with the session in one request
 SEQ_WIDTH = 10
 DELETED = "deleted"  # a session being deleted: gone on every route, items going
 
@@ -165,3 +167,88 @@ class MessageRecord:
 
     def approx_bytes(self) -> int:
         return len(self.content.encode("utf-8")) + 256
+
+
+def pack_workflow(workflow: dict[str, Any]) -> dict[str, Any]:
+    """Compressed compact JSON: a 256 KB workflow and its change lines fit in 400 KB."""
+    return {"B": zlib.compress(jsonutil.dumps(workflow).encode("utf-8"), 6)}
+
+
+def unpack_workflow(value: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = jsonutil.loads(zlib.decompress(value["B"]).decode("utf-8"))
+    return data
+
+
+@dataclass
+class VersionRecord:
+    session_id: str
+    version: int
+    created_at: str
+    source: str
+    note: str | None
+    message_id: str | None
+    reverted_from: int | None
+    changes: list[str]
+    workflow: dict[str, Any] | None
+    ttl: int
+
+    def to_item(self) -> dict[str, Any]:
+        assert self.workflow is not None
+        return {
+            "pk": s(self.session_id),
+            "sk": s(version_sk(self.version)),
+            "version": n(self.version),
+            "created_at": s(self.created_at),
+            "source": s(self.source),
+            "note": opt_s(self.note),
+            "message_id": opt_s(self.message_id),
+            "reverted_from": {"NULL": True}
+            if self.reverted_from is None
+            else n(self.reverted_from),
+            "changes": s(jsonutil.dumps(self.changes)),
+            "workflow": pack_workflow(self.workflow),
+            "ttl": n(self.ttl),
+        }
+
+    def current_item(self) -> dict[str, Any]:
+        """The session's WORKFLOW item when this version is the current one."""
+        assert self.workflow is not None
+        return {
+            "pk": s(self.session_id),
+            "sk": s(WORKFLOW_SK),
+            "version": n(self.version),
+            "updated_at": s(self.created_at),
+            "workflow": pack_workflow(self.workflow),
+            "ttl": n(self.ttl),
+        }
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> VersionRecord:
+        reverted = item.get("reverted_from")
+        return cls(
+            session_id=read_s(item, "pk"),
+            version=read_n(item, "version"),
+            created_at=read_s(item, "created_at"),
+            source=read_s(item, "source"),
+            note=read_opt_s(item, "note"),
+            message_id=read_opt_s(item, "message_id"),
+            reverted_from=None if reverted is None or "NULL" in reverted else int(reverted["N"]),
+            changes=jsonutil.loads(read_s(item, "changes")),
+            workflow=unpack_workflow(item["workflow"]) if "workflow" in item else None,
+            ttl=read_n(item, "ttl"),
+        )
+
+
+@dataclass
+class CurrentWorkflow:
+    version: int
+    workflow: dict[str, Any]
+    updated_at: str
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> CurrentWorkflow:
+        return cls(
+            version=read_n(item, "version"),
+            workflow=unpack_workflow(item["workflow"]),
+            updated_at=read_s(item, "updated_at"),
+        )

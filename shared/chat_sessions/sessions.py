@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import replace
-from typing import Any
 
-from chat_sessions import clock, cursor, expiry, jsonutil, workflows
+from chat_sessions import clock, cursor, expiry, workflows
 from chat_sessions.config import get_settings
-from chat_sessions.errors import BadRequest, PayloadTooLarge, Unavailable
+from chat_sessions.errors import BadRequest, Unavailable
+from chat_sessions.limits import check_content_size, check_metadata_size
 from chat_sessions.models import CreateSessionIn, PatchSessionIn, SessionOut, SessionPage
 from chat_sessions.observability import logger, metrics
 from chat_sessions.records import DELETED, SESSION_SK, MessageRecord, SessionRecord, s
@@ -40,18 +40,6 @@ STATUS_FILTERS = {
     ),
     "ended": ("delete_after > :now AND #status = :ended", {":ended"}),
 }
-
-
-def check_metadata_size(metadata: dict[str, Any]) -> None:
-    limit = get_settings().max_metadata_bytes
-    if jsonutil.size(metadata) > limit:
-        raise PayloadTooLarge(f"metadata is over {limit} bytes")
-
-
-def check_content_size(content: str) -> None:
-    limit = get_settings().max_message_bytes
-    if len(content.encode("utf-8")) > limit:
-        raise PayloadTooLarge(f"message content is over {limit} bytes")
 
 
 def create_session(owner: str, body: CreateSessionIn, idempotency_key: str | None) -> SessionOut:

@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chat_sessions import records
 from chat_sessions.errors import Unavailable
-from chat_sessions.records import MessageRecord, SessionRecord
+from chat_sessions.records import CurrentWorkflow, MessageRecord, SessionRecord, VersionRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -94,11 +94,37 @@ class Store:
         self, session_id: str, message_id: str
     ) -> tuple[SessionRecord | None, int | None]:
         """The session and the seq of `message_id` if that id is taken: one BatchGetItem."""
-        keys = [
-            {"pk": records.s(session_id), "sk": records.s(records.SESSION_SK)},
-            {"pk": records.s(session_id), "sk": records.s(records.message_id_sk(message_id))},
-        ]
-        found: list[dict[str, Any]] = []
+        found = self._batch_get(session_id, [records.SESSION_SK, records.message_id_sk(message_id)])
+        session, guard = found
+        return (
+            SessionRecord.from_item(session) if session else None,
+            records.read_n(guard, "seq") if guard else None,
+        )
+
+    def get_session_and_workflow(
+        self, session_id: str
+    ) -> tuple[SessionRecord | None, CurrentWorkflow | None]:
+        """The session and its current workflow: one BatchGetItem."""
+        session, current = self._batch_get(session_id, [records.SESSION_SK, records.WORKFLOW_SK])
+        return (
+            SessionRecord.from_item(session) if session else None,
+            CurrentWorkflow.from_item(current) if current else None,
+        )
+
+    def get_current_workflow(self, session_id: str) -> CurrentWorkflow | None:
+        answer = self._call(
+            "get_item",
+            Key={"pk": records.s(session_id), "sk": records.s(records.WORKFLOW_SK)},
+            ConsistentRead=True,
+        )
+        item = answer.get("Item")
+        return CurrentWorkflow.from_item(item) if item else None
+
+    def _batch_get(self, session_id: str, sort_keys: list[str]) -> list[dict[str, Any] | None]:
+        """Items of one session by sort key (None where missing), consistently, in one request
+        unless DynamoDB leaves some unprocessed."""
+        keys = [{"pk": records.s(session_id), "sk": records.s(sk)} for sk in sort_keys]
+        found: dict[str, dict[str, Any]] = {}
         request: dict[str, Any] = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
         for attempt in range(8):
             try:
@@ -109,19 +135,13 @@ class Store:
                 raise
             except BotoCoreError as exc:
                 raise _unavailable(exc) from exc
-            found.extend(answer.get("Responses", {}).get(self.table_name, []))
+            for item in answer.get("Responses", {}).get(self.table_name, []):
+                found[item["sk"]["S"]] = item
             request = answer.get("UnprocessedKeys") or {}
             if not request:
-                break
+                return [found.get(sk) for sk in sort_keys]
             _backoff(attempt)
-        else:
-            raise Unavailable()
-        session = next((i for i in found if i["sk"]["S"] == records.SESSION_SK), None)
-        guard = next((i for i in found if i["sk"]["S"] != records.SESSION_SK), None)
-        return (
-            SessionRecord.from_item(session) if session else None,
-            records.read_n(guard, "seq") if guard else None,
-        )
+        raise Unavailable()
 
     def create_session(self, session: SessionRecord, first: MessageRecord | None) -> None:
         """Put a new session (and its first message) if its id is free; else AlreadyExists."""
@@ -150,17 +170,19 @@ class Store:
         updated: SessionRecord,
         messages: list[MessageRecord] = (),  # type: ignore[assignment]
         extra_puts: list[dict[str, Any]] = (),  # type: ignore[assignment]
+        replacements: list[dict[str, Any]] = (),  # type: ignore[assignment]
     ) -> None:
         """Replace the session item read as `seen` with `updated`, adding the given items.
 
         One request: a PutItem, or a TransactWriteItems when items come with it. The
         session must not have changed since it was read (its revision), so concurrent
         writers never overwrite each other: the loser gets Conflict and tries again.
+        `extra_puts` must be new items; `replacements` overwrite items the revision guards.
         """
         condition = "attribute_exists(pk) AND revision = :seen"
         values = {":seen": records.n(seen.revision)}
         item = updated.to_item()
-        if not messages and not extra_puts:
+        if not messages and not extra_puts and not replacements:
             try:
                 self._call(
                     "put_item",
@@ -186,6 +208,7 @@ class Store:
                 {"Put": {"Item": extra, "ConditionExpression": "attribute_not_exists(pk)"}}
                 for extra in extra_puts
             ),
+            *({"Put": {"Item": replacement}} for replacement in replacements),
         ]
         reasons = self._transact(actions)
         if reasons is None:
@@ -290,6 +313,40 @@ class Store:
             ConsistentRead=True,
         )
         return [MessageRecord.from_item(i) for i in items], last
+
+    # --- workflow versions ----------------------------------------------------------
+
+    def get_version(self, session_id: str, version: int) -> VersionRecord | None:
+        answer = self._call(
+            "get_item",
+            Key={"pk": records.s(session_id), "sk": records.s(records.version_sk(version))},
+            ConsistentRead=True,
+        )
+        item = answer.get("Item")
+        return VersionRecord.from_item(item) if item else None
+
+    def list_versions(
+        self, session_id: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[VersionRecord], dict[str, Any] | None]:
+        """Newest first, without the workflows."""
+        items, last = self._query_pages(
+            limit,
+            start,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": records.s(session_id),
+                ":low": records.s(records.version_sk(0)),
+                ":high": records.s(records.version_sk(10**records.SEQ_WIDTH - 1)),
+            },
+            ProjectionExpression=(
+                "pk, sk, version, created_at, #source, note, message_id, reverted_from, "
+                "changes, #ttl"
+            ),
+            ExpressionAttributeNames={"#source": "source", "#ttl": "ttl"},
+            ScanIndexForward=False,
+            ConsistentRead=True,
+        )
+        return [VersionRecord.from_item(i) for i in items], last
 
     # --- deletion -------------------------------------------------------------------
 

@@ -14,7 +14,8 @@ BUILD = ROOT / ".aws-sam" / "build"
 
 
 def ensure_built() -> None:
-    if not (BUILD / "SharedLayer" / "python").is_dir():
+    wanted = [BUILD / "SharedLayer" / "python", *(BUILD / name for name in functions())]
+    if not all(folder.is_dir() for folder in wanted):
         sam = Path(sys.executable).with_name("sam")
         subprocess.run([str(sam), "build", "--cached"], cwd=ROOT, check=True, capture_output=True)
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
 
-from chat_sessions import messages, sessions
+from chat_sessions import messages, sessions, workflows
+from chat_sessions.errors import VersionConflict
 from chat_sessions.models import CreateSessionIn, MessageIn, MessageOut
 from local.dynamodb import start_dynamodb
 from local.template import create_table
@@ -58,3 +60,31 @@ def test_200_simultaneous_appends_lose_and_duplicate_nothing(endpoint: str) -> N
     assert sorted(m.content for m in stored) == sorted(f"message {i}" for i in range(WRITERS))
     assert {m.id: m.seq for m in stored} == {a.id: a.seq for a in answers}
     assert sessions.get_session("alice", session.id).message_count == WRITERS
+
+
+def test_20_writers_with_the_same_if_match_one_wins_the_rest_get_412(endpoint: str) -> None:
+    # Given a session at workflow version 1
+    session = sessions.create_session("alice", CreateSessionIn(), None)
+    workflows.put_workflow("alice", session.id, {"v": 0}, None, None, None)
+    start = threading.Barrier(20)
+
+    def write(i: int) -> str:
+        start.wait()
+        try:
+            workflows.put_workflow(
+                "alice", session.id, {"v": i}, None, None, workflows.if_match('"1"')
+            )
+        except VersionConflict as conflict:
+            assert conflict.details == {"current_version": 2}
+            return "412"
+        return "200"
+
+    # When 20 writers send If-Match: "1" at once
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = Counter(pool.map(write, range(20)))
+
+    # Then exactly one wins and the history is 1, 2 with no gap
+    assert outcomes == Counter({"200": 1, "412": 19})
+    history = workflows.list_versions("alice", session.id, 100, None).items
+    assert [v.version for v in history] == [2, 1]
+    assert sessions.get_session("alice", session.id).workflow_version == 2

@@ -1,0 +1,28 @@
+"""Size limits of api.md (413 over them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chat_sessions import jsonutil
+from chat_sessions.config import get_settings
+from chat_sessions.errors import PayloadTooLarge
+
+
+def check_metadata_size(metadata: dict[str, Any]) -> None:
+    limit = get_settings().max_metadata_bytes
+    if jsonutil.size(metadata) > limit:
+        raise PayloadTooLarge(f"metadata is over {limit} bytes")
+
+
+def check_content_size(content: str) -> None:
+    """A message's content counts as the UTF-8 bytes of its text."""
+    limit = get_settings().max_message_bytes
+    if len(content.encode("utf-8")) > limit:
+        raise PayloadTooLarge(f"message content is over {limit} bytes")
+
+
+def check_workflow_size(workflow: dict[str, Any]) -> None:
+    limit = get_settings().max_workflow_bytes
+    if jsonutil.size(workflow) > limit:
+        raise PayloadTooLarge(f"the workflow is over {limit} bytes")
