@@ -104,13 +104,11 @@ def raw_body(app: APIGatewayHttpResolver) -> str:
 
 def json_value(app: APIGatewayHttpResolver, media_types: tuple[str, ...] = (JSON,)) -> Any:
     """The body parsed as JSON; an empty body is `{}`. Raises 415, 400 or 422."""
-    text = raw_body(app)
-    if not text.strip() and not media_type(app):
+    text, media = raw_body(app), media_type(app)
+    if not text.strip() and (not media or media in media_types):
         return {}
-    if media_type(app) not in media_types:
+    if media not in media_types:
         raise UnsupportedMediaType(f"send the body as {' or '.join(media_types)}")
-    if not text.strip():
-        raise BadRequest("body is empty")
     try:
         return jsonutil.loads(text)
     except jsonutil.MalformedJSON as exc:

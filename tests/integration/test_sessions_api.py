@@ -38,6 +38,8 @@ def test_create_returns_the_session_with_location_and_the_description_as_message
 
 def test_create_with_no_body_and_with_blank_description_stores_no_message(api: Api) -> None:
     empty = api.call("sessions_create", raw_body="", content_type=None)
+    empty_json = api.call("sessions_create", raw_body="", content_type="application/json")
+    assert empty_json.status == 201
     blank = api.call("sessions_create", body={"initial_description": "  \n "})
     assert (empty.status, blank.status) == (201, 201)
     assert empty.body["title"] is None and empty.body["metadata"] == {}
