@@ -1,0 +1,55 @@
+"""One embedded DynamoDB (python -m local.dynamodb, a subprocess) per test module."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from local.dynamodb import EmbeddedDynamoDB, start_dynamodb
+
+
+@pytest.fixture(scope="module")
+def dynamodb_server() -> Iterator[EmbeddedDynamoDB]:
+    with start_dynamodb(port=0) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def dynamodb(dynamodb_server: EmbeddedDynamoDB) -> Any:
+    """A boto3 client, shared by the tests' threads (boto3 clients are thread-safe)."""
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=dynamodb_server.url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(
+            max_pool_connections=64,
+            # A silently retried write would blur the counts the concurrency tests check.
+            retries={"max_attempts": 1, "mode": "standard"},
+        ),
+    )
+
+
+@pytest.fixture
+def table(dynamodb: Any) -> str:
+    """A fresh pk/sk table per test, so tests never see each other's items."""
+    name = f"embedded-{uuid.uuid4().hex[:12]}"
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
