@@ -68,4 +68,4 @@ deploy: build ## sam deploy --config-env $(STACK) (needs AWS credentials)
 	$(BIN)/sam deploy --config-env $(STACK)
 
 clean: ## remove build output and the virtual environment
-	rm -rf .aws-sam $(VENV)
+	rm -rf .aws-sam $(VENV) .venv-lambda

@@ -1,0 +1,396 @@
+"""`make run`: the whole API on one machine, no Docker, no AWS account.
+
+    python -m local.server --port 3000 --dynamodb-port 8000
+
+Starts the embedded DynamoDB (`local.dynamodb`) and creates the table from template.yaml,
+then serves the template's HTTP API on 127.0.0.1:PORT: each route's function runs from the
+`sam build` output in a pool of Lambda Runtime Interface Emulators (`local.runtime`), behind
+a gateway that plays API Gateway's part (`local.gateway`). Scheduled functions run on their
+rate. Ctrl-C stops everything it started.
+
+Settings from the environment: TABLE_NAME (ChatSessions), LOCAL_CONCURRENCY (2 emulators per
+function), LOCAL_JWT_SECRET, SESSION_CLEANUP_INTERVAL_MINUTES (overrides schedules' rates,
+decimals allowed), LOCAL_FUNCTION_LOGS (1: show the functions' own log lines; 0: hide them),
+and the api.md settings the functions read (SESSION_*, MAX_*, LOG_LEVEL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import logging
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from local import jwt_auth
+from local import template as tpl
+from local.gateway import Gateway
+from local.runtime import (
+    ACCOUNT_ID,
+    DEFAULT_TABLE_NAME,
+    REGION,
+    EmulatorError,
+    InvokeResult,
+    LocalRuntime,
+    Resolver,
+    RuntimeSetupError,
+    function_specs,
+)
+from local.runtime_env import RuntimeEnvError, ensure_runtime_env
+
+LOG = logging.getLogger("local.server")
+BUILD_DIR = tpl.ROOT / ".aws-sam" / "build"
+EXIT_SETUP = 2  # the build output is missing, a port is taken, ...
+INTERVAL_ENV = "SESSION_CLEANUP_INTERVAL_MINUTES"
+_RATE = re.compile(r"^rate\(\s*([0-9]+(?:\.[0-9]+)?)\s+(minutes?|hours?|days?)\s*\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class SetupError(Exception):
+    """Something the user must fix before the server can start; the message says what."""
+
+
+# --- schedules -----------------------------------------------------------------------------
+
+
+def resolve_expression(expression: Any, template: Mapping[str, Any]) -> str:
+    """A schedule expression with its intrinsics (!Sub, !Ref, !If) resolved with the defaults."""
+    try:
+        resolved = Resolver(template, DEFAULT_TABLE_NAME).value(expression)
+    except RuntimeSetupError as error:
+        raise SetupError(
+            f"cannot resolve the schedule expression {expression!r}: {error}"
+        ) from error
+    if not resolved:
+        raise SetupError(f"cannot resolve the schedule expression {expression!r}")
+    return resolved
+
+
+def interval_seconds(expression: str, override_minutes: str | None) -> float:
+    """Seconds between runs: the override (minutes, decimals allowed) or the rate()."""
+    if override_minutes is not None and override_minutes.strip():
+        try:
+            minutes = float(override_minutes)
+        except ValueError:
+            minutes = -1.0
+        if not minutes > 0:
+            raise SetupError(f"{INTERVAL_ENV} must be a positive number, not {override_minutes!r}")
+        return minutes * 60
+    match = _RATE.match(expression.strip())
+    if match is None:
+        raise SetupError(
+            f"the schedule {expression!r} is not a rate(); locally only rate() runs "
+            f"(set {INTERVAL_ENV} to run it at a fixed interval)"
+        )
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+def scheduled_event(function: str) -> dict[str, Any]:
+    """An EventBridge Scheduled Event, as the rule would send it."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT_ID,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/local-{function}Schedule"],
+        "detail": {},
+    }
+
+
+@dataclass(frozen=True)
+class Schedule:
+    function: str
+    expression: str
+    seconds: float
+
+
+class Scheduler:
+    """Invokes each scheduled function every `seconds`, one run at a time, until stopped."""
+
+    def __init__(
+        self, schedules: list[Schedule], invoke: Callable[[str, dict[str, Any]], InvokeResult]
+    ) -> None:
+        self._schedules = schedules
+        self._invoke = invoke
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(
+                target=self._loop, args=(s,), name=f"schedule-{s.function}", daemon=True
+            )
+            for s in schedules
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def _loop(self, schedule: Schedule) -> None:
+        # Like EventBridge: the first run comes one interval after the rule exists.
+        next_run = time.monotonic() + schedule.seconds
+        while not self._stop.wait(max(0.0, next_run - time.monotonic())):
+            next_run += schedule.seconds
+            started = time.perf_counter()
+            try:
+                result = self._invoke(schedule.function, scheduled_event(schedule.function))
+            except EmulatorError as error:
+                if not self._stop.is_set():
+                    LOG.error("schedule %s failed: %s", schedule.function, error)
+                continue
+            elapsed = (time.perf_counter() - started) * 1000
+            outcome = (
+                f"error={result.error_type}"
+                if result.failed
+                else "-> " + result.payload.decode("utf-8", "replace")[:200]
+            )
+            LOG.info(
+                "schedule %s %.0f ms %s %s",
+                schedule.function,
+                elapsed,
+                result.describe(),
+                outcome,
+            )
+            # A run longer than the interval delays the next one instead of stacking runs.
+            next_run = max(next_run, time.monotonic())
+
+
+def load_schedules(
+    environ: Mapping[str, str], template_path: Path = tpl.TEMPLATE
+) -> list[Schedule]:
+    template = tpl.load_template(template_path)
+    found = []
+    for function, expression in tpl.schedules(template_path).items():
+        resolved = resolve_expression(expression, template)
+        found.append(
+            Schedule(function, resolved, interval_seconds(resolved, environ.get(INTERVAL_ENV)))
+        )
+    return found
+
+
+# --- start-up ------------------------------------------------------------------------------
+
+
+def _port_free(host: str, port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_server((host, port)):
+        return True
+    return False
+
+
+def _positive_int(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise SetupError(f"{name} must be a positive integer, not {value!r}")
+    return number
+
+
+def create_table(endpoint: str, table_name: str, template_path: Path = tpl.TEMPLATE) -> None:
+    import boto3
+
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - the embedded DynamoDB takes any
+    )
+    if table_name not in client.list_tables()["TableNames"]:
+        tpl.create_table(client, table_name, template_path)
+
+
+@dataclass
+class Settings:
+    host: str
+    port: int
+    dynamodb_port: int
+    build_dir: Path
+    template: Path
+    table_name: str
+    concurrency: int
+    jwt_secret: str
+    function_logs: bool
+
+
+class _Stop(BaseException):
+    """Raised in the main thread by the signal handler; a BaseException so nothing eats it."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    # Later signals are ignored: shutting down is bounded and must not be cut short.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    raise _Stop
+
+
+def serve(settings: Settings) -> int:
+    """Start everything, serve until a signal, stop everything; return the exit code."""
+    from local.dynamodb import start_dynamodb
+
+    started = time.perf_counter()
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _stop)
+    with contextlib.ExitStack() as stack:
+        try:
+            try:
+                specs = function_specs(
+                    settings.build_dir,
+                    table_name=settings.table_name,
+                    template_path=settings.template,
+                )
+                schedules = load_schedules(os.environ, settings.template)
+                routes = tpl.routes(settings.template)
+                python = ensure_runtime_env(announce=LOG.info)
+            except (RuntimeSetupError, RuntimeEnvError) as error:
+                raise SetupError(str(error)) from error
+            # Bound before anything starts, so a taken port costs nothing to report.
+            try:
+                gateway = Gateway(
+                    (settings.host, settings.port), routes, jwt_secret=settings.jwt_secret
+                )
+            except OSError as error:
+                message = _cannot_listen(settings.host, settings.port, "the API", error)
+                raise SetupError(message) from error
+            stack.callback(gateway.server_close)
+            if not _port_free(settings.host, settings.dynamodb_port):
+                raise SetupError(
+                    _cannot_listen(
+                        settings.host,
+                        settings.dynamodb_port,
+                        "the embedded DynamoDB",
+                        OSError(errno.EADDRINUSE, "address already in use"),
+                    )
+                    + " (another `make run`? set DYNAMODB_PORT)"
+                )
+            try:
+                dynamodb = start_dynamodb(settings.host, settings.dynamodb_port)
+            except (RuntimeError, TimeoutError) as error:
+                raise SetupError(f"the embedded DynamoDB did not start: {error}") from error
+            stack.callback(dynamodb.stop)
+            create_table(dynamodb.url, settings.table_name, settings.template)
+
+            runtime = LocalRuntime(
+                specs,
+                python,
+                dynamodb_url=dynamodb.url,
+                concurrency=settings.concurrency,
+                log_sink=_function_log if settings.function_logs else None,
+            )
+            stack.callback(runtime.close)
+            gateway.invoke = runtime.invoke
+            thread = threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True)
+            thread.start()
+            stack.callback(thread.join, 10)
+            stack.callback(gateway.shutdown)
+            scheduler = Scheduler(schedules, runtime.invoke)
+            scheduler.start()
+            stack.callback(scheduler.stop)
+
+            LOG.info(
+                "serving %d routes of %d functions on http://%s:%d, ready in %.1f s "
+                "(DynamoDB %s, table %s; up to %d emulators per function, started on first use)",
+                len(routes),
+                len(specs),
+                settings.host,
+                settings.port,
+                time.perf_counter() - started,
+                dynamodb.url,
+                settings.table_name,
+                settings.concurrency,
+            )
+            override = os.environ.get(INTERVAL_ENV)
+            for schedule in schedules:
+                LOG.info(
+                    "schedule %s every %g s (%s)",
+                    schedule.function,
+                    schedule.seconds,
+                    f"{INTERVAL_ENV}={override}; the template says {schedule.expression}"
+                    if override
+                    else schedule.expression,
+                )
+            LOG.info("press Ctrl-C to stop")
+            while True:
+                time.sleep(3600)
+        except _Stop:
+            LOG.info("stopping")
+        except SetupError as error:
+            LOG.error("%s", error)
+            return EXIT_SETUP
+    LOG.info("stopped")
+    return 0
+
+
+def _cannot_listen(host: str, port: int, what: str, error: OSError) -> str:
+    reason = "address already in use" if error.errno == errno.EADDRINUSE else error.strerror
+    return f"cannot listen on {host}:{port} for {what}: {reason}"
+
+
+def _function_log(function: str, line: str) -> None:
+    sys.stderr.write(f"  [{function}] {line}\n")
+    sys.stderr.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m local.server",
+        description="Serve the template's HTTP API locally (Lambda emulator, embedded DynamoDB).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=3000, help="the API's port (3000)")
+    parser.add_argument("--dynamodb-port", type=int, default=8000, help="DynamoDB's port (8000)")
+    parser.add_argument(
+        "--build-dir", type=Path, default=BUILD_DIR, help="sam build output (.aws-sam/build)"
+    )
+    parser.add_argument(
+        "--template", type=Path, default=tpl.TEMPLATE, help="the SAM template (template.yaml)"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s.%(msecs)03d %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    try:
+        settings = Settings(
+            host=args.host,
+            port=args.port,
+            dynamodb_port=args.dynamodb_port,
+            build_dir=args.build_dir,
+            template=args.template.resolve(),
+            table_name=os.environ.get("TABLE_NAME") or DEFAULT_TABLE_NAME,
+            concurrency=_positive_int(
+                "LOCAL_CONCURRENCY", os.environ.get("LOCAL_CONCURRENCY") or "2"
+            ),
+            jwt_secret=jwt_auth.secret_from_env(),
+            function_logs=(os.environ.get("LOCAL_FUNCTION_LOGS") or "1") != "0",
+        )
+    except SetupError as error:
+        LOG.error("%s", error)
+        return EXIT_SETUP
+    return serve(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
