@@ -38,9 +38,7 @@ def version_param(value: str) -> int:
     return int(value)
 
 
-def version_response(
-    status: int, version: WorkflowVersionOut, full: bool = False
-) -> Response[str]:
+def version_response(status: int, version: WorkflowVersionOut, full: bool = False) -> Response[str]:
     body = workflows.dump_version(version, with_workflow=full)
     return json_response(status, body, {"ETag": workflows.etag(version.version)})
 
