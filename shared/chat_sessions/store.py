@@ -428,3 +428,147 @@ def _backoff(attempt: int) -> None:
 
 
 # --- cleanup (the scheduled function's queries and writes) -----------------------------
+# Functions taking the store first: the cleanup's DynamoDB access, kept in this one module.
+
+_TRANSACT_MAX = 100  # TransactWriteItems' limit: one request deletes 100 session items
+_TRANSACT_ATTEMPTS = 5
+_KEYS_PAGE = 10_000
+# Not active (stored as such, or past its expiry) and past its grace period: no route can
+# write to such a session any more, so nothing can bring it back between check and delete.
+_GONE = "delete_after <= :now AND (#status <> :active OR expires_at <= :now)"
+
+
+class Deadlines:
+    """A session's status and its two deadlines: what the cleanup decides on."""
+
+    __slots__ = ("delete_after", "expires_at", "session_id", "status")
+
+    def __init__(self, session_id: str, status: str, expires_at: str, delete_after: str) -> None:
+        self.session_id = session_id
+        self.status = status
+        self.expires_at = expires_at
+        self.delete_after = delete_after
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Deadlines:
+        return cls(
+            records.read_s(item, "pk"),
+            records.read_s(item, "status"),
+            records.read_s(item, "expires_at"),
+            records.read_s(item, "delete_after"),
+        )
+
+
+def due_sessions(
+    store: Store, shard: str, now: str, start: dict[str, Any] | None, limit: int
+) -> tuple[list[Deadlines], dict[str, Any] | None]:
+    """One page of the shard's sessions whose next deadline is at or before `now`."""
+    items, last = store._query_pages(
+        limit,
+        start,
+        IndexName=BY_DEADLINE,
+        KeyConditionExpression="deadline_shard = :shard AND #deadline <= :now",
+        ExpressionAttributeNames={"#deadline": "deadline"},
+        ExpressionAttributeValues={":shard": records.s(shard), ":now": records.s(now)},
+    )
+    return [Deadlines.from_item(i) for i in items], last
+
+
+def mark_expired_unless_touched(store: Store, session_id: str, seen_expires_at: str) -> str | None:
+    """Store `expired`, and delete_after as the next deadline, unless the session changed since
+    the index showed it (any accepted write moves expires_at): its delete_after, or None."""
+    try:
+        answer = store._call(
+            "update_item",
+            Key={"pk": records.s(session_id), "sk": records.s(records.SESSION_SK)},
+            UpdateExpression=(
+                "SET #status = :expired, #deadline = delete_after, revision = revision + :one"
+            ),
+            # The index projects no revision; expires_at is what every accepted write moves.
+            ConditionExpression="#status = :active AND expires_at = :seen",
+            ExpressionAttributeNames={"#status": "status", "#deadline": "deadline"},
+            ExpressionAttributeValues={
+                ":expired": records.s("expired"),
+                ":active": records.s("active"),
+                ":seen": records.s(seen_expires_at),
+                ":one": records.n(1),
+            },
+            ReturnValues="UPDATED_NEW",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return None
+        raise
+    return records.read_s(answer["Attributes"], "deadline")
+
+
+def session_keys_and_deadlines(
+    store: Store, session_id: str
+) -> tuple[Deadlines | None, list[dict[str, Any]]]:
+    """Every item under the session, read consistently: the session item's deadlines (None
+    when it is gone) and the keys of all its other items."""
+    deadlines: Deadlines | None = None
+    keys: list[dict[str, Any]] = []
+    last: dict[str, Any] | None = None
+    while True:
+        items, last = store._query_pages(
+            _KEYS_PAGE,
+            last,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": records.s(session_id)},
+            ProjectionExpression="pk, sk, #status, expires_at, delete_after",
+            ExpressionAttributeNames={"#status": "status"},
+            ConsistentRead=True,
+        )
+        for item in items:
+            if item["sk"]["S"] == records.SESSION_SK:
+                deadlines = Deadlines.from_item(item)
+            else:
+                keys.append({"pk": item["pk"], "sk": item["sk"]})
+        if not last:
+            return deadlines, keys
+
+
+def delete_items(store: Store, keys: list[dict[str, Any]], deadline: float) -> bool:
+    """BatchWriteItem, 25 keys a request, unprocessed ones retried with backoff until
+    `deadline` (time.monotonic()); True when all are deleted."""
+    return store._batch_delete(keys, deadline)
+
+
+def delete_gone_session_items(store: Store, session_ids: list[str], now: str) -> list[str]:
+    """Delete these session items, each only if it is not active and its delete_after has
+    passed (a condition BatchWriteItem cannot carry), 100 per TransactWriteItems: the ids
+    deleted. Call it once the sessions' other items are gone."""
+    deleted: list[str] = []
+    for offset in range(0, len(session_ids), _TRANSACT_MAX):
+        pending = session_ids[offset : offset + _TRANSACT_MAX]
+        for attempt in range(_TRANSACT_ATTEMPTS):
+            reasons = store._transact([_delete_if_gone(session_id, now) for session_id in pending])
+            if reasons is None:
+                deleted.extend(pending)
+                break
+            if len(reasons) == len(pending):
+                # A failed condition: the item is gone already (another deleter) or not due.
+                pending = [
+                    session_id
+                    for session_id, reason in zip(pending, reasons, strict=True)
+                    if reason != "ConditionalCheckFailed"
+                ]
+                if not pending:
+                    break
+            _backoff(attempt)
+    return deleted
+
+
+def _delete_if_gone(session_id: str, now: str) -> dict[str, Any]:
+    return {
+        "Delete": {
+            "Key": {"pk": records.s(session_id), "sk": records.s(records.SESSION_SK)},
+            "ConditionExpression": _GONE,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":now": records.s(now),
+                ":active": records.s("active"),
+            },
+        }
+    }

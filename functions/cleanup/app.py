@@ -1,0 +1,21 @@
+"""CleanupFunction: on an EventBridge schedule, expire idle sessions and delete the ones
+past their grace period."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from chat_sessions.cleanup import run_cleanup
+from chat_sessions.observability import logger, metrics
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@event_parser(model=EventBridgeModel)
+def lambda_handler(event: EventBridgeModel, context: LambdaContext) -> dict[str, int]:
+    logger.info("cleanup started", extra={"scheduled_at": event.time.isoformat()})
+    result = run_cleanup(context.get_remaining_time_in_millis)
+    logger.info("cleanup finished", extra=result)
+    return result
