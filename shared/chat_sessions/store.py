@@ -160,7 +160,7 @@ class Store:
         ]
         reasons = self._transact(actions)
         if reasons is not None:
-            if reasons[0] == "ConditionalCheckFailed":
+            if _code(reasons[0]) == "ConditionalCheckFailed":
                 raise AlreadyExists()
             raise Conflict()
 
@@ -214,7 +214,7 @@ class Store:
         if reasons is None:
             return
         for index, reason in enumerate(reasons[1 : 1 + 2 * len(messages)]):
-            if reason == "ConditionalCheckFailed" and index % 2 == 1:
+            if _code(reason) == "ConditionalCheckFailed" and index % 2 == 1:
                 raise DuplicateMessageId(messages[index // 2].id)
         raise Conflict()
 
@@ -233,8 +233,9 @@ class Store:
                 }
             }
 
-    def _transact(self, actions: list[dict[str, Any]]) -> list[str] | None:
-        """Run one TransactWriteItems; None when it committed, else the reason codes."""
+    def _transact(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """Run one TransactWriteItems; None when it committed, else the cancellation
+        reasons, one per action ({"Code": ..., "Item"?: ...})."""
         for action in actions:
             next(iter(action.values()))["TableName"] = self.table_name
         try:
@@ -242,14 +243,13 @@ class Store:
         except ClientError as exc:
             code = exc.response["Error"]["Code"]
             if code == "TransactionCanceledException":
-                reasons = [
-                    r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])
-                ]
-                if any(r in _THROTTLES for r in reasons):
+                found: Any = exc.response.get("CancellationReasons", [])
+                reasons: list[dict[str, Any]] = list(found)
+                if any(_code(r) in _THROTTLES for r in reasons):
                     raise _unavailable(exc) from exc
-                return reasons or ["TransactionConflict"]
+                return reasons or [{"Code": "TransactionConflict"}]
             if code in ("TransactionConflictException", "TransactionInProgressException"):
-                return ["TransactionConflict"]
+                return [{"Code": "TransactionConflict"}]
             if code in _THROTTLES:
                 raise _unavailable(exc) from exc
             raise
@@ -423,6 +423,10 @@ class Store:
                 return items, last
 
 
+def _code(reason: dict[str, Any]) -> str:
+    return str(reason.get("Code") or "None")
+
+
 def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
 
@@ -552,7 +556,7 @@ def delete_gone_session_items(store: Store, session_ids: list[str], now: str) ->
                 pending = [
                     session_id
                     for session_id, reason in zip(pending, reasons, strict=True)
-                    if reason != "ConditionalCheckFailed"
+                    if _code(reason) != "ConditionalCheckFailed"
                 ]
                 if not pending:
                     break

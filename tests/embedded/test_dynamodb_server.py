@@ -504,6 +504,20 @@ def test_an_action_with_two_operations_leaves_earlier_actions_undone() -> None:
     assert state == list(untouched)
 
 
+def test_a_cancelled_transaction_naming_its_table_by_arn_is_rolled_back_too() -> None:
+    # Given the failing transaction, addressing the table by ARN (moto kept no copy then)
+    actions = four_actions("arn:aws:dynamodb:us-east-1:123456789012:table/chat", "closed")
+    untouched = run_in_moto(lambda backend, actions: None, [])[1:]
+
+    # When it runs
+    error, *state = run_in_moto(_transact_write_items, actions)
+
+    # Then it is cancelled and nothing it did is left
+    assert error is not None
+    assert error[0] == "TransactionCanceledException"
+    assert state == list(untouched)
+
+
 def start_cli(*args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "local.dynamodb", *args],
