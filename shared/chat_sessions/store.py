@@ -51,7 +51,8 @@ class AlreadyExists(Exception):
 
 
 def _unavailable(exc: Exception) -> Unavailable:
-    return Unavailable(f"DynamoDB is busy ({type(exc).__name__}); retry")
+    reason = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
+    return Unavailable(f"DynamoDB is busy ({reason}); retry")
 
 
 class Store:

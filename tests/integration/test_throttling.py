@@ -1,0 +1,54 @@
+"""DynamoDB throttling past botocore's retries: 503 unavailable, Retry-After, nothing written."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from chat_sessions import service
+from tests.conftest import Api
+
+THROTTLES = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+]
+
+
+def throttle(operation: str, code: str) -> None:
+    """Every `operation` request is answered by DynamoDB with `code`."""
+
+    def answer(**_: Any) -> tuple[Any, dict[str, Any]]:
+        parsed = {
+            "Error": {"Code": code, "Message": "Rate of requests exceeds the allowed throughput."},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+        return SimpleNamespace(status_code=400, headers={}), parsed
+
+    service.get_store().client.meta.events.register(f"before-call.dynamodb.{operation}", answer)
+
+
+@pytest.mark.parametrize("code", THROTTLES)
+def test_a_throttled_append_is_503_with_retry_after_and_writes_nothing(api: Api, code: str) -> None:
+    session = api.create(initial_description="first")
+    before = api.items()
+    throttle("TransactWriteItems", code)
+    answer = api.append(session["id"], "second")
+    assert (answer.status, answer.code) == (503, "unavailable")
+    assert code in answer.body["error"]["message"]  # mapped by the store, not a crash
+    assert int(answer.headers["retry-after"]) >= 1
+    assert api.items() == before
+
+
+def test_throttled_reads_are_503(api: Api) -> None:
+    session = api.create()
+    throttle("GetItem", "ThrottlingException")
+    answer = api.call("sessions_get", session_id=session["id"])
+    assert (answer.status, answer.code) == (503, "unavailable")
+    assert "ThrottlingException" in answer.body["error"]["message"]
+    throttle("Query", "ProvisionedThroughputExceededException")
+    listed = api.call("sessions_list", query={})
+    assert listed.status == 503
+    assert "ProvisionedThroughputExceededException" in listed.body["error"]["message"]
