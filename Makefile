@@ -62,7 +62,7 @@ token: $(STAMP) ## print a local token: make token SUB=alice
 	@$(BIN)/python -m local.token $(SUB)
 
 bench: build ## run the benchmarks and write bench/results/latest.md
-	$(BIN)/python -m bench
+	PYTHONPATH=shared $(BIN)/python -m bench
 
 deploy: build ## sam deploy --config-env $(STACK) (needs AWS credentials)
 	$(BIN)/sam deploy --config-env $(STACK)

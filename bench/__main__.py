@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import platform
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import bench_appends, bench_transactions
+from bench import bench_appends, bench_contention, bench_transactions
 from local.dynamodb import start_dynamodb
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -23,7 +24,7 @@ def commit() -> str:
 
 
 def render(results: dict[str, Any]) -> str:
-    tx, app = results["transactions"], results["appends"]
+    tx, app, con = results["transactions"], results["appends"], results["contention"]
     return "\n".join(
         [
             "# Benchmark results",
@@ -42,19 +43,27 @@ def render(results: dict[str, Any]) -> str:
             "",
             "Target: a ratio of at most 1.5 (appends must not slow down as the table grows).",
             "",
+            f"Contention: {con['writers']} simultaneous appends to one session (threads, service "
+            f"layer, embedded DynamoDB): {con['stored']} stored in {con['seconds']} s, "
+            f"{con['attempts_per_append']} write attempts per append.",
+            "",
         ]
     )
 
 
 def main() -> None:
+    logging.disable(logging.WARNING)  # 200 threads overflow botocore's connection pool: noise
     with start_dynamodb(port=0) as server:
         transactions = bench_transactions.run(server.url)
+    with start_dynamodb(port=0) as server:
+        contention = bench_contention.run(server.url)
     results = {
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit(),
         "machine": f"{platform.machine()}, {platform.python_version()}",
         "transactions": transactions,
         "appends": bench_appends.run(),
+        "contention": contention,
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -217,8 +217,7 @@ def test_readme_walkthrough(server: LocalServer, tmp_path: Path) -> None:
     found = re.search(
         r"<!-- walkthrough:start -->\s*```bash\n(.*?)```\s*<!-- walkthrough:end -->", readme, re.S
     )
-    if found is None:
-        pytest.skip("README.md has no ```bash block between the walkthrough markers yet")
+    assert found is not None, "README.md has no ```bash block between the walkthrough markers"
     script = found.group(1).replace("127.0.0.1:3000", f"127.0.0.1:{server.port}")
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],

@@ -1,0 +1,56 @@
+"""200 simultaneous appends to one session through the service layer against the embedded
+DynamoDB: how long until all are stored, and how many write attempts that took."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import boto3
+
+from chat_sessions import config, messages, service, sessions
+from chat_sessions.models import CreateSessionIn, MessageIn
+from local.template import create_table
+
+WRITERS = 200
+
+
+def run(url: str) -> dict[str, Any]:
+    os.environ.update(
+        AWS_ENDPOINT_URL_DYNAMODB=url,
+        TABLE_NAME="ContentionBench",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 - the embedded DynamoDB takes any
+    )
+    config.get_settings.cache_clear()
+    service.get_store.cache_clear()
+    create_table(boto3.client("dynamodb", endpoint_url=url), "ContentionBench")
+    session = sessions.create_session("bench", CreateSessionIn(), None)
+    calls: Counter[str] = Counter()
+    service.get_store().client.meta.events.register(
+        "before-call.dynamodb", lambda model, **_: calls.update([model.name])
+    )
+    start = threading.Barrier(WRITERS)
+
+    def append(i: int) -> None:
+        start.wait()
+        messages.append_message("bench", session.id, MessageIn(role="user", content=f"m{i}"))
+
+    threads = [threading.Thread(target=append, args=(i,)) for i in range(WRITERS)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    stored = sessions.get_session("bench", session.id).message_count
+    return {
+        "writers": WRITERS,
+        "stored": stored,
+        "seconds": round(elapsed, 1),
+        "attempts_per_append": round(calls["TransactWriteItems"] / WRITERS, 1),
+    }
