@@ -292,9 +292,10 @@ def emulator_environment(
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
-    if dynamodb_url:
-        env["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_url
     env.update(spec.environment)
+    if dynamodb_url:
+        # After the template's variables: its empty placeholder must not hide the local endpoint.
+        env["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_url
     return env
 
 
