@@ -16,8 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
-
+from local.dynamodb import local_client
 from local.token import make_token
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,13 +71,7 @@ def append_latencies(base: str, token: str, session_id: str, count: int) -> list
 
 def load_filler(dynamodb_url: str, items: int) -> None:
     """Items of other sessions, written straight to the table (25 per BatchWriteItem)."""
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=dynamodb_url,
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",  # noqa: S106 - the embedded DynamoDB takes any
-    )
+    client = local_client(dynamodb_url)
     session = str(uuid.uuid4())
     for start in range(0, items, 25):
         batch: list[Any] = [

@@ -9,10 +9,9 @@ import time
 from collections import Counter
 from typing import Any
 
-import boto3
-
 from chat_sessions import config, messages, service, sessions
 from chat_sessions.models import CreateSessionIn, MessageIn
+from local.dynamodb import local_client
 from local.template import create_table
 
 WRITERS = 200
@@ -28,7 +27,7 @@ def run(url: str) -> dict[str, Any]:
     )
     config.get_settings.cache_clear()
     service.get_store.cache_clear()
-    create_table(boto3.client("dynamodb", endpoint_url=url), "ContentionBench")
+    create_table(local_client(url), "ContentionBench")
     session = sessions.create_session("bench", CreateSessionIn(), None)
     calls: Counter[str] = Counter()
     service.get_store().client.meta.events.register(

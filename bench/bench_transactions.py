@@ -16,10 +16,9 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
-import boto3
 from botocore.config import Config
 
-from local.dynamodb import start_dynamodb
+from local.dynamodb import local_client, start_dynamodb
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -33,15 +32,11 @@ FILLER_TEXT = "x" * 200  # roughly a short chat message
 
 
 def _client(url: str) -> DynamoDBClient:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",  # noqa: S106 - the local server accepts any
-        # A retried write would be timed as one slow transaction.
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    # A retried write would be timed as one slow transaction.
+    client: DynamoDBClient = local_client(
+        url, Config(retries={"max_attempts": 1, "mode": "standard"})
     )
+    return client
 
 
 def _create_table(client: DynamoDBClient) -> str:

@@ -45,6 +45,20 @@ SUPPORTED_MOTO = SpecifierSet(">=5.2,<5.3")
 EXIT_CANNOT_LISTEN = 2
 
 
+def local_client(url: str, config: Any = None) -> Any:
+    """A boto3 DynamoDB client for a local endpoint: region us-east-1, any credentials."""
+    import boto3
+
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - a local endpoint takes any
+        config=config,
+    )
+
+
 def _check_moto_version() -> str:
     version = importlib.metadata.version("moto")
     if Version(version) not in SUPPORTED_MOTO:

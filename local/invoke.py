@@ -19,7 +19,6 @@ from typing import Any
 
 from local.runtime import (
     DEFAULT_TABLE_NAME,
-    REGION,
     EmulatorError,
     LocalRuntime,
     RuntimeSetupError,
@@ -33,17 +32,13 @@ EXIT_FUNCTION_ERROR = 1
 
 def _dynamodb_answers(url: str) -> bool:
     """Whether a DynamoDB endpoint answers at `url` (quickly, without retries)."""
-    import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=url,
-        region_name=REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 - a local endpoint takes any
-        config=Config(connect_timeout=1, read_timeout=5, retries={"max_attempts": 1}),
+    from local.dynamodb import local_client
+
+    client = local_client(
+        url, Config(connect_timeout=1, read_timeout=5, retries={"max_attempts": 1})
     )
     try:
         client.list_tables(Limit=1)

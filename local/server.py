@@ -207,15 +207,9 @@ def _positive_int(name: str, value: str) -> int:
 
 
 def create_table(endpoint: str, table_name: str, template_path: Path = tpl.TEMPLATE) -> None:
-    import boto3
+    from local.dynamodb import local_client
 
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 - the embedded DynamoDB takes any
-    )
+    client = local_client(endpoint)
     if table_name not in client.list_tables()["TableNames"]:
         tpl.create_table(client, table_name, template_path)
 

@@ -80,15 +80,20 @@ class Store:
         except BotoCoreError as exc:
             raise _unavailable(exc) from exc
 
+    def _get(self, session_id: str, sort_key: str) -> dict[str, Any] | None:
+        """One item of a session, read consistently."""
+        answer = self._call(
+            "get_item",
+            Key={"pk": records.s(session_id), "sk": records.s(sort_key)},
+            ConsistentRead=True,
+        )
+        item: dict[str, Any] | None = answer.get("Item")
+        return item
+
     # --- sessions -------------------------------------------------------------------
 
     def get_session(self, session_id: str) -> SessionRecord | None:
-        answer = self._call(
-            "get_item",
-            Key={"pk": records.s(session_id), "sk": records.s(records.SESSION_SK)},
-            ConsistentRead=True,
-        )
-        item = answer.get("Item")
+        item = self._get(session_id, records.SESSION_SK)
         return SessionRecord.from_item(item) if item else None
 
     def get_session_and_message_id(
@@ -113,12 +118,7 @@ class Store:
         )
 
     def get_current_workflow(self, session_id: str) -> CurrentWorkflow | None:
-        answer = self._call(
-            "get_item",
-            Key={"pk": records.s(session_id), "sk": records.s(records.WORKFLOW_SK)},
-            ConsistentRead=True,
-        )
-        item = answer.get("Item")
+        item = self._get(session_id, records.WORKFLOW_SK)
         return CurrentWorkflow.from_item(item) if item else None
 
     def _batch_get(self, session_id: str, sort_keys: list[str]) -> list[dict[str, Any] | None]:
@@ -284,12 +284,7 @@ class Store:
     # --- messages -------------------------------------------------------------------
 
     def get_message(self, session_id: str, seq: int) -> MessageRecord | None:
-        answer = self._call(
-            "get_item",
-            Key={"pk": records.s(session_id), "sk": records.s(records.message_sk(seq))},
-            ConsistentRead=True,
-        )
-        item = answer.get("Item")
+        item = self._get(session_id, records.message_sk(seq))
         return MessageRecord.from_item(item) if item else None
 
     def list_messages(
@@ -318,12 +313,7 @@ class Store:
     # --- workflow versions ----------------------------------------------------------
 
     def get_version(self, session_id: str, version: int) -> VersionRecord | None:
-        answer = self._call(
-            "get_item",
-            Key={"pk": records.s(session_id), "sk": records.s(records.version_sk(version))},
-            ConsistentRead=True,
-        )
-        item = answer.get("Item")
+        item = self._get(session_id, records.version_sk(version))
         return VersionRecord.from_item(item) if item else None
 
     def list_versions(

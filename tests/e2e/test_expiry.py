@@ -7,10 +7,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
 from e2e.conftest import LocalServer, describe, start_server
+from local.dynamodb import local_client
 
 pytestmark = pytest.mark.e2e
 SETTINGS = {
@@ -36,13 +36,7 @@ def test_a_session_goes_active_expired_gone_with_no_manual_step(fast_server: Loc
     created = fast_server.request("POST", "/sessions", {"initial_description": "short-lived"})
     assert created.status == 201
     session_id = created.json()["id"]
-    table = boto3.client(
-        "dynamodb",
-        endpoint_url=f"http://127.0.0.1:{fast_server.dynamodb_port}",
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    table = local_client(f"http://127.0.0.1:{fast_server.dynamodb_port}")
 
     def stored() -> tuple[str | None, int]:
         items = table.query(

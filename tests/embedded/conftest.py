@@ -6,11 +6,10 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 
-from local.dynamodb import EmbeddedDynamoDB, start_dynamodb
+from local.dynamodb import EmbeddedDynamoDB, local_client, start_dynamodb
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +21,9 @@ def dynamodb_server() -> Iterator[EmbeddedDynamoDB]:
 @pytest.fixture(scope="module")
 def dynamodb(dynamodb_server: EmbeddedDynamoDB) -> Any:
     """A boto3 client, shared by the tests' threads (boto3 clients are thread-safe)."""
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=dynamodb_server.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(
+    return local_client(
+        dynamodb_server.url,
+        Config(
             max_pool_connections=64,
             # A silently retried write would blur the counts the concurrency tests check.
             retries={"max_attempts": 1, "mode": "standard"},

@@ -7,13 +7,12 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import pytest
 
 from chat_sessions import messages, sessions, workflows
 from chat_sessions.errors import VersionConflict
 from chat_sessions.models import CreateSessionIn, MessageIn, MessageOut
-from local.dynamodb import start_dynamodb
+from local.dynamodb import local_client, start_dynamodb
 from local.template import create_table
 from tests.conftest import TABLE, reset_caches
 
@@ -24,7 +23,7 @@ WRITERS = 200
 def endpoint(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with start_dynamodb(port=0) as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", server.url)
-        create_table(boto3.client("dynamodb", endpoint_url=server.url), TABLE)
+        create_table(local_client(server.url), TABLE)
         reset_caches()
         yield server.url
     reset_caches()
