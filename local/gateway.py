@@ -153,8 +153,9 @@ def build_event(
     if path_params:
         event["pathParameters"] = path_params
     if request.body:
-        if is_text_media(headers.get("content-type")):
-            event["body"] = request.body.decode("utf-8", "replace")
+        text = _utf8(request.body) if is_text_media(headers.get("content-type")) else None
+        if text is not None:
+            event["body"] = text
             event["isBase64Encoded"] = False
         else:
             event["body"] = base64.b64encode(request.body).decode("ascii")
@@ -162,6 +163,15 @@ def build_event(
     else:
         event["isBase64Encoded"] = False
     return event
+
+
+def _utf8(body: bytes) -> str | None:
+    """A text body as text; bytes that are not UTF-8 go to the function base64-encoded, as
+    binary data does, so the function sees them as they are."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 @dataclass
@@ -375,3 +385,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, FOO): no route takes it, so API Gateway's 404.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)

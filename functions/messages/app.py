@@ -42,7 +42,8 @@ def list_messages(session_id: str) -> Response[str]:
     owner = caller(app)
     sid = session_id_param(session_id)
     with session_checked_first(lambda: ensure_visible(owner, sid)):
-        order = query(app, "order") or "asc"
+        order = query(app, "order")
+        order = "asc" if order is None else order
         if order not in ("asc", "desc"):
             raise BadRequest("order must be asc or desc")
         after_seq = query_int(app, "after_seq", None, 0, None)

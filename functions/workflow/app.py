@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -33,7 +34,7 @@ PATCH_TYPES = ("application/merge-patch+json", "application/json-patch+json")
 
 
 def version_param(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
+    if not re.fullmatch(r"[1-9][0-9]{0,9}", value):
         raise NotFound("no such version")
     return int(value)
 

@@ -3,7 +3,7 @@ api.md's error bodies, request parsing in the contract's error order, and respon
 
 from __future__ import annotations
 
-import uuid
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -23,9 +23,11 @@ from chat_sessions.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from chat_sessions.models import canonical_uuid
 from chat_sessions.observability import logger, metrics
 
 M = TypeVar("M", bound=BaseModel)
+_DIGITS = re.compile(r"^[0-9]{1,12}$")  # ASCII digits only: int() would take "+1", " 1", "1_0"
 JSON = "application/json"
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 20, 100
 
@@ -80,10 +82,10 @@ def session_id_param(value: str) -> str:
 
 
 def uuid_param(value: str, message: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise NotFound(message) from None
+    found = canonical_uuid(value)
+    if found is None:
+        raise NotFound(message)
+    return found
 
 
 def header(app: APIGatewayHttpResolver, name: str) -> str | None:
@@ -161,10 +163,9 @@ def query_int(
     text = query(app, name)
     if text is None:
         return default
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer") from None
+    if not _DIGITS.match(text):
+        raise BadRequest(f"{name} must be an integer")
+    value = int(text)
     if value < low or (high is not None and value > high):
         bound = f"from {low} to {high}" if high is not None else f"at least {low}"
         raise BadRequest(f"{name} must be {bound}")

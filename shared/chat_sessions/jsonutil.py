@@ -31,15 +31,25 @@ def _significant_digits(text: str) -> int:
     return len("".join(map(str, digits)).strip("0")) or 1
 
 
-def _parse_int(text: str) -> int:
+# DynamoDB's Number range (in magnitude): 1E-130 to 9.99...E+125, and zero.
+_SMALLEST, _TOO_LARGE = Decimal("1E-130"), Decimal("1E+126")
+
+
+def _check_number(text: str) -> None:
     if _significant_digits(text) > MAX_DIGITS:
         raise UnacceptableJSON(f"number with more than {MAX_DIGITS} significant digits")
+    magnitude = abs(Decimal(text))
+    if magnitude and not _SMALLEST <= magnitude < _TOO_LARGE:
+        raise UnacceptableJSON(f"number out of DynamoDB's range: {text[:40]}")
+
+
+def _parse_int(text: str) -> int:
+    _check_number(text)
     return int(text)
 
 
 def _parse_float(text: str) -> float:
-    if _significant_digits(text) > MAX_DIGITS:
-        raise UnacceptableJSON(f"number with more than {MAX_DIGITS} significant digits")
+    _check_number(text)
     value = float(text)
     if not math.isfinite(value):
         raise UnacceptableJSON(f"number out of range: {text[:40]}")
@@ -71,6 +81,28 @@ def _check_text(text: str) -> None:
         raise MalformedJSON("body holds a string that is not valid Unicode") from exc
 
 
+def _balanced(text: str) -> bool:
+    """Whether brackets outside strings pair up (checked without recursion)."""
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0 and not in_string
+
+
 def loads(text: str) -> Any:
     """Parse a request body; raises MalformedJSON (400) or UnacceptableJSON (422)."""
     try:
@@ -81,6 +113,9 @@ def loads(text: str) -> Any:
             parse_constant=_reject_constant,
         )
     except RecursionError as exc:
+        # Too deep to parse: still a 400 when it is not even balanced JSON (400 outranks 422).
+        if not _balanced(text):
+            raise MalformedJSON("body is not valid JSON") from exc
         raise UnacceptableJSON(f"nesting deeper than {MAX_DEPTH} levels") from exc
     except json.JSONDecodeError as exc:
         raise MalformedJSON(f"body is not valid JSON: {exc.msg} at position {exc.pos}") from exc

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -17,11 +17,20 @@ def _has_text(value: str) -> str:
     return value
 
 
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def canonical_uuid(value: str) -> str | None:
+    """The lower-case form of a UUID written 8-4-4-4-12; None for anything else (uuid.UUID
+    alone would also take braces, urn:uuid: and unhyphenated forms)."""
+    return value.lower() if _UUID.match(value) else None
+
+
 def _uuid_text(value: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError as exc:
-        raise ValueError("must be a UUID") from exc
+    found = canonical_uuid(value)
+    if found is None:
+        raise ValueError("must be a UUID (8-4-4-4-12 hexadecimal digits)")
+    return found
 
 
 Content = Annotated[str, AfterValidator(_has_text)]

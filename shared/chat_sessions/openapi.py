@@ -303,7 +303,7 @@ def _operation(op: Operation) -> dict[str, Any]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "string", "format": "uuid"},
+            "schema": PATH_SCHEMAS[name],
         }
         for name in _path_params(op.path)
     ]

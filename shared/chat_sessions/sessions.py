@@ -166,6 +166,9 @@ def patch_session(owner: str, session_id: str, body: PatchSessionIn) -> SessionO
     settings = get_settings()
     if body.metadata is not None:
         check_metadata_size(body.metadata)
+    if not body.model_fields_set:
+        # Nothing to change is not a write: it stores nothing new and moves no expiry.
+        return get_session_record_view(load_visible(owner, session_id, clock.now()))
 
     def attempt() -> SessionRecord:
         now = clock.now()

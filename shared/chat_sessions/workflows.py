@@ -51,7 +51,7 @@ from chat_sessions.store import DuplicateMessageId
 # Change lines are capped so a version item stays far below DynamoDB's 400 KB limit.
 MAX_CHANGES_BYTES = 64 * 1024
 _VERSION_SK = re.compile(r"^WF#\d{10}$")
-_ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
+_ETAG = re.compile(r"^W/")  # a weak tag counts the same
 
 Compute = Callable[[dict[str, Any] | None], dict[str, Any]]
 
@@ -98,14 +98,14 @@ def get_workflow(owner: str, session_id: str) -> WorkflowOut:
 
 
 def if_match(header: str | None) -> Callable[[int], bool] | None:
-    """A precondition from If-Match: `"3"`, `W/"3"` or `*`; anything else matches nothing."""
+    """A precondition from If-Match: `*`, or a list of tags (`"3"`, `W/"3"`, `"3", "4"`)
+    that must hold the current version's tag; anything else matches nothing."""
     if header is None:
         return None
     if header.strip() == "*":
         return lambda _: True
-    found = _ETAG.match(header)
-    wanted = int(found.group(1)) if found else -1
-    return lambda current: current == wanted
+    tags = {_ETAG.sub("", tag.strip()) for tag in header.split(",")}
+    return lambda current: etag(current) in tags
 
 
 @dataclass

@@ -303,3 +303,20 @@ def test_sigint_stops_every_process(tmp_path: Path) -> None:
         left = server.stop()
     assert server.process.returncode == 0, server.log()
     assert not left, describe(left)
+
+
+def test_a_json_body_that_is_not_utf8_is_a_bad_request(server: LocalServer) -> None:
+    answer = server.request(
+        "POST",
+        "/sessions",
+        raw=b'{"title": "\xff\xfe"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status == 400, answer.body
+    assert answer.json()["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("method", ["TRACE", "FOO"])
+def test_a_method_no_route_takes_is_the_gateways_404(server: LocalServer, method: str) -> None:
+    answer = server.request(method, "/sessions")
+    assert (answer.status, answer.json()) == (404, {"message": "Not Found"})

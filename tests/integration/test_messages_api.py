@@ -114,3 +114,26 @@ def test_list_rejects_bad_query_values_and_cursors_of_other_lists(api: Api) -> N
         answer = api.call("messages_list", session_id=sid, query=query)
         assert (answer.status, answer.code) == (400, "bad_request"), query
     assert api.call("messages_list", session_id=one["id"], query={"cursor": cursor}).status == 200
+
+
+def test_query_integers_are_plain_ascii_digits_and_order_is_never_empty(api: Api) -> None:
+    sid = api.create(initial_description="one")["id"]
+    for query in (
+        {"order": ""},
+        {"limit": "+1"},
+        {"limit": " 1"},
+        {"limit": "1_0"},
+        {"after_seq": "\u0663"},
+        {"limit": "\uff12"},
+    ):
+        answer = api.call("messages_list", session_id=sid, query=query)
+        assert (answer.status, answer.code) == (400, "bad_request"), query
+    assert api.call("messages_list", session_id=sid, query={"limit": "01"}).status == 200
+
+
+def test_a_client_message_id_must_be_a_canonical_uuid(api: Api) -> None:
+    sid = api.create()["id"]
+    message_id = str(uuid.uuid4())
+    for form in (f"{{{message_id}}}", message_id.replace("-", ""), f"urn:uuid:{message_id}"):
+        answer = api.append(sid, "x", id=form)
+        assert (answer.status, answer.code) == (422, "validation_error"), form

@@ -322,3 +322,19 @@ def test_openapi_needs_no_caller(api: Api) -> None:
     assert answer.status == 200
     assert answer.body["openapi"].startswith("3.")
     assert "/sessions/{session_id}/messages" in answer.body["paths"]
+
+
+def test_only_canonical_uuids_name_a_session(api: Api) -> None:
+    sid = api.create()["id"]
+    for form in (f"{{{sid}}}", f"urn:uuid:{sid}", sid.replace("-", ""), sid + " "):
+        assert api.call("sessions_get", path_value=form).status == 404, form
+    assert api.call("sessions_get", path_value=sid.upper()).status == 200
+
+
+def test_a_patch_with_nothing_to_change_is_not_a_write(api: Api) -> None:
+    session = api.create(title="t")
+    for kwargs in ({"raw_body": "", "content_type": None}, {"body": {}}):
+        answer = api.call("sessions_patch", session_id=session["id"], **kwargs)
+        assert answer.status == 200
+        assert answer.body["updated_at"] == session["updated_at"]
+        assert answer.body["expires_at"] == session["expires_at"]

@@ -315,3 +315,14 @@ def test_each_version_write_and_turn_is_one_request_after_one_read(api: Api) -> 
         body={"messages": [{"role": "user", "content": "x"}], "workflow_patch": {"b": 2}},
     )
     assert calls == Counter({"BatchGetItem": 3, "TransactWriteItems": 3})
+
+
+def test_version_numbers_and_if_match_tags_are_exact(api: Api) -> None:
+    sid = api.create()["id"]
+    put(api, sid, WF)
+    for version in ("01", "\uff11", "0", "1.0", "+1"):
+        assert api.call("workflow_version_get", session_id=sid, version=version).status == 404
+    stale = put(api, sid, WF, headers={"if-match": '"01"'})
+    assert (stale.status, stale.code) == (412, "version_conflict")
+    listed = put(api, sid, {"v": 2}, headers={"if-match": '"7", W/"1"'})
+    assert listed.status == 200 and listed.body["version"] == 2

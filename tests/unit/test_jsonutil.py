@@ -17,16 +17,20 @@ def test_parses_plain_json_and_encodes_compactly_without_escaping() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["NaN", "[Infinity]", '{"x": -Infinity}', "1e400", "[" + "9" * 39 + "]", "0." + "1" * 39],
+    [
+        *("NaN", "[Infinity]", '{"x": -Infinity}', "1e400", "[" + "9" * 39 + "]", "0." + "1" * 39),
+        *("1e126", "-1e130", "1e-131", "1e-400", "5e-324", "1" + "0" * 126),
+    ],
 )
 def test_rejects_values_dynamodb_and_json_clients_cannot_hold(text: str) -> None:
     with pytest.raises(UnacceptableJSON):
         jsonutil.loads(text)
 
 
-def test_accepts_38_significant_digits_and_trailing_zeros() -> None:
+def test_accepts_38_significant_digits_trailing_zeros_and_dynamodbs_range() -> None:
     assert jsonutil.loads("9" * 38) == int("9" * 38)
     assert jsonutil.loads("1" + "0" * 50) == 10**50
+    assert jsonutil.loads("[9.99e125, -1e-130, 0, 0.0, -0]") == [9.99e125, -1e-130, 0, 0.0, 0]
 
 
 def test_depth_32_is_accepted_and_33_rejected() -> None:
@@ -37,7 +41,9 @@ def test_depth_32_is_accepted_and_33_rejected() -> None:
         jsonutil.loads("[" * 100000 + "]" * 100000)
 
 
-@pytest.mark.parametrize("text", ["", "{", "{'a': 1}", '"\\ud800"', '{"\\udc00": 1}'])
+@pytest.mark.parametrize(
+    "text", ["", "{", "{'a': 1}", '"\\ud800"', '{"\\udc00": 1}', "[" * 5000, '{"a":' * 5000]
+)
 def test_malformed_json_or_unicode_is_malformed(text: str) -> None:
     with pytest.raises(MalformedJSON):
         jsonutil.loads(text)

@@ -34,3 +34,13 @@ def test_every_authenticated_operation_declares_bearer_auth_and_error_envelopes(
                 continue
             assert operation["security"] == [{"bearerAuth": []}], (method, path)
             assert "401" in operation["responses"]
+
+
+def test_path_parameters_are_typed() -> None:
+    document = openapi.build_document()
+    operation = document["paths"]["/sessions/{session_id}/workflow/versions/{version}"]["get"]
+    schemas = {p["name"]: p["schema"] for p in operation["parameters"]}
+    assert schemas == {
+        "session_id": {"type": "string", "format": "uuid"},
+        "version": {"type": "integer", "minimum": 1},
+    }
