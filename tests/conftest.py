@@ -112,6 +112,7 @@ class Answer:
     status: int
     headers: dict[str, str]
     body: Any
+    text: str = ""
 
     @property
     def code(self) -> str | None:
@@ -145,7 +146,7 @@ class Api:
             text = base64.b64decode(text).decode()
         body = json.loads(text) if text else None
         headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
-        return Answer(result["statusCode"], headers, body)
+        return Answer(result["statusCode"], headers, body, text)
 
     def create(self, sub: str = "alice", **body: Any) -> dict[str, Any]:
         answer = self.call(

@@ -87,9 +87,7 @@ def list_versions(session_id: str) -> Response[str]:
     with session_checked_first(lambda: ensure_visible(owner, sid)):
         limit = list_limit(app)
     page = workflows.list_versions(owner, sid, limit, query(app, "cursor"))
-    return json_response(
-        200, page.model_dump(mode="json", exclude={"items": {"__all__": {"workflow"}}})
-    )
+    return json_response(200, page.model_dump(exclude={"items": {"__all__": {"workflow"}}}))
 
 
 @app.get("/sessions/<session_id>/workflow/versions/<version>")
@@ -109,9 +107,7 @@ def diff(session_id: str) -> Response[str]:
         end = query_int(app, "to", None, 1, None)
         if start is None or end is None:
             raise BadRequest("from and to are required")
-    return json_response(
-        200, workflows.diff(owner, sid, start, end).model_dump(mode="json", by_alias=True)
-    )
+    return json_response(200, workflows.diff(owner, sid, start, end).model_dump(by_alias=True))
 
 
 @app.post("/sessions/<session_id>/workflow/revert")
@@ -132,7 +128,7 @@ def take_turn(session_id: str) -> Response[str]:
     body = parse_body(app, TurnIn, lambda: ensure_visible(owner, sid))
     turn = workflows.take_turn(owner, sid, body)
     data: dict[str, Any] = {
-        "messages": [m.model_dump(mode="json") for m in turn.messages],
+        "messages": [m.model_dump() for m in turn.messages],
         "workflow_version": workflows.dump_version(turn.workflow_version, False)
         if turn.workflow_version
         else None,

@@ -181,5 +181,6 @@ def list_limit(app: APIGatewayHttpResolver) -> int:
 def json_response(
     status: int, body: BaseModel | dict[str, Any], headers: dict[str, str] | None = None
 ) -> Response[str]:
-    data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    # Python mode: json mode would turn Decimal numbers into strings; jsonutil writes them.
+    data = body.model_dump() if isinstance(body, BaseModel) else body
     return Response(status, JSON, jsonutil.dumps(data), headers or {})

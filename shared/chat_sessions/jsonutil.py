@@ -1,15 +1,19 @@
 """The one JSON codec: strict parsing of request bodies and compact encoding.
 
 Parsing rejects what DynamoDB or JSON clients cannot hold (NaN, Infinity, numbers of more
-than 38 significant digits, nesting deeper than 32, strings that are not valid Unicode).
+than 38 significant digits or outside DynamoDB's range, nesting deeper than 32, strings that
+are not valid Unicode). Numbers with a fraction or exponent are kept as Decimal and written
+back digit for digit (simplejson's use_decimal; the standard library can only write floats,
+which keep 17 digits), so a stored workflow comes back exactly as sent.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+import simplejson
 
 MAX_DEPTH = 32
 MAX_DIGITS = 38
@@ -48,10 +52,10 @@ def _parse_int(text: str) -> int:
     return int(text)
 
 
-def _parse_float(text: str) -> float:
+def _parse_float(text: str) -> Decimal:
     _check_number(text)
-    value = float(text)
-    if not math.isfinite(value):
+    value = Decimal(text)
+    if not math.isfinite(value):  # pragma: no cover - the range check rejects these first
         raise UnacceptableJSON(f"number out of range: {text[:40]}")
     return value
 
@@ -106,7 +110,7 @@ def _balanced(text: str) -> bool:
 def loads(text: str) -> Any:
     """Parse a request body; raises MalformedJSON (400) or UnacceptableJSON (422)."""
     try:
-        value = json.loads(
+        value = simplejson.loads(
             text,
             parse_int=_parse_int,
             parse_float=_parse_float,
@@ -117,7 +121,7 @@ def loads(text: str) -> Any:
         if not _balanced(text):
             raise MalformedJSON("body is not valid JSON") from exc
         raise UnacceptableJSON(f"nesting deeper than {MAX_DEPTH} levels") from exc
-    except json.JSONDecodeError as exc:
+    except simplejson.JSONDecodeError as exc:
         raise MalformedJSON(f"body is not valid JSON: {exc.msg} at position {exc.pos}") from exc
     _check(value, 0)
     return value
@@ -125,7 +129,10 @@ def loads(text: str) -> Any:
 
 def dumps(value: Any) -> str:
     """Compact JSON, non-ASCII kept as is: the form every size limit is measured in."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    text: str = simplejson.dumps(
+        value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, use_decimal=True
+    )
+    return text
 
 
 def size(value: Any) -> int:

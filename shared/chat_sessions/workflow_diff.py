@@ -29,6 +29,8 @@ from typing import Any, Literal, TypeAlias
 import jsonpatch
 import jsonpointer
 
+from chat_sessions import jsonutil
+
 __all__ = [
     "InvalidPatch",
     "PatchFailed",
@@ -160,7 +162,7 @@ def _format_path(path: tuple[Token, ...]) -> str:
 
 
 def _format_value(value: Any, max_chars: int) -> str:
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    text = jsonutil.dumps(value)
     if len(text) <= max_chars:
         return text
     return text[: max_chars - 1] + ELLIPSIS

@@ -74,7 +74,7 @@ def version_out(record: VersionRecord, with_workflow: bool = False) -> WorkflowV
 
 
 def dump_version(out: WorkflowVersionOut, with_workflow: bool) -> dict[str, Any]:
-    return out.model_dump(mode="json", exclude=None if with_workflow else {"workflow"})
+    return out.model_dump(exclude=None if with_workflow else {"workflow"})
 
 
 def current_workflow(record: SessionRecord) -> dict[str, Any] | None:

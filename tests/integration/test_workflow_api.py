@@ -326,3 +326,12 @@ def test_version_numbers_and_if_match_tags_are_exact(api: Api) -> None:
     assert (stale.status, stale.code) == (412, "version_conflict")
     listed = put(api, sid, {"v": 2}, headers={"if-match": '"7", W/"1"'})
     assert listed.status == 200 and listed.body["version"] == 2
+
+
+def test_numbers_are_stored_and_returned_digit_for_digit(api: Api) -> None:
+    sid = api.create()["id"]
+    raw = '{"workflow": {"rate": 0.12345678901234567890123456789012345678, "big": 1.10E+125}}'
+    assert api.call("workflow_put", session_id=sid, raw_body=raw, headers=ANY).status == 200
+    answer = api.call("workflow_get", session_id=sid)
+    assert '"rate":0.12345678901234567890123456789012345678' in answer.text
+    assert '"big":1.10E+125' in answer.text

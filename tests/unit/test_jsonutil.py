@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from chat_sessions import jsonutil
@@ -30,7 +32,20 @@ def test_rejects_values_dynamodb_and_json_clients_cannot_hold(text: str) -> None
 def test_accepts_38_significant_digits_trailing_zeros_and_dynamodbs_range() -> None:
     assert jsonutil.loads("9" * 38) == int("9" * 38)
     assert jsonutil.loads("1" + "0" * 50) == 10**50
-    assert jsonutil.loads("[9.99e125, -1e-130, 0, 0.0, -0]") == [9.99e125, -1e-130, 0, 0.0, 0]
+    assert jsonutil.loads("[9.99e125, -1e-130, 0, 0.0, -0]") == [
+        Decimal("9.99e125"),
+        Decimal("-1e-130"),
+        0,
+        0,
+        0,
+    ]
+
+
+@pytest.mark.parametrize(
+    "text", ["0.12345678901234567890123456789012345678", "1.10", "-2.5E+7", "1e-130", "3.0"]
+)
+def test_numbers_come_back_digit_for_digit(text: str) -> None:
+    assert jsonutil.dumps(jsonutil.loads(f'{{"n":{text}}}')) == f'{{"n":{text}}}'.replace("e", "E")
 
 
 def test_depth_32_is_accepted_and_33_rejected() -> None:
