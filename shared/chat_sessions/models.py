@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 TITLE_MAX = 200
 TURN_MAX_MESSAGES = 10
@@ -33,8 +40,12 @@ def _uuid_text(value: str) -> str:
     return found
 
 
-Content = Annotated[str, AfterValidator(_has_text)]
-UuidText = Annotated[str, AfterValidator(_uuid_text)]
+Content = Annotated[
+    str, AfterValidator(_has_text), WithJsonSchema({"type": "string", "pattern": "\\S"})
+]
+UuidText = Annotated[
+    str, AfterValidator(_uuid_text), WithJsonSchema({"type": "string", "format": "uuid"})
+]
 Role = Literal["user", "assistant", "system"]
 JsonObject = dict[str, Any]
 

@@ -53,6 +53,16 @@ class Operation:
     required_query: tuple[str, ...] = ()
 
 
+JSON_PATCH_OP = {
+    "type": "object",
+    "required": ["op", "path"],
+    "properties": {
+        "op": {"enum": ["add", "remove", "replace", "move", "copy", "test"]},
+        "path": {"type": "string"},
+        "from": {"type": "string"},
+        "value": {},
+    },
+}
 PATH_SCHEMAS = {
     "session_id": {"type": "string", "format": "uuid"},
     "version": {"type": "integer", "minimum": 1},
@@ -208,7 +218,7 @@ OPERATIONS: tuple[Operation, ...] = (
         response_headers=("ETag",),
         body_media={
             "application/merge-patch+json": {"type": "object"},
-            "application/json-patch+json": {"type": "array", "items": {"type": "object"}},
+            "application/json-patch+json": {"type": "array", "items": JSON_PATCH_OP},
         },
     ),
     Operation(
