@@ -24,14 +24,7 @@ from chat_sessions.config import get_settings
 from chat_sessions.errors import Unavailable
 from chat_sessions.observability import logger, metrics
 from chat_sessions.service import get_store
-from chat_sessions.store import (
-    Deadlines,
-    delete_gone_session_items,
-    delete_items,
-    due_sessions,
-    mark_expired_unless_touched,
-    session_keys_and_deadlines,
-)
+from chat_sessions.store import Deadlines
 
 DEFAULT_MARGIN_MS = 10_000  # stop this long before the function's timeout; the next run resumes
 PAGE_SIZE = 100  # due sessions per index page
@@ -96,7 +89,7 @@ class _Sweep:
         while True:
             if self.out_of_time():
                 return False
-            page, start = due_sessions(self.store, shard, self.now_text, start, PAGE_SIZE)
+            page, start = self.store.due_sessions(shard, self.now_text, start, PAGE_SIZE)
             for due in page:
                 if self.expire_if_due(due) and not self.delete(due.session_id):
                     return False
@@ -109,7 +102,7 @@ class _Sweep:
         step = next_step(due.status, due.expires_at, due.delete_after, self.now)
         if step != EXPIRE:
             return step == DELETE
-        delete_after = mark_expired_unless_touched(self.store, due.session_id, due.expires_at)
+        delete_after = self.store.mark_expired_unless_touched(due.session_id, due.expires_at)
         if delete_after is None:
             return False
         self.expired += 1
@@ -122,7 +115,7 @@ class _Sweep:
             return True
         if self.out_of_time():
             return False
-        found, keys = session_keys_and_deadlines(self.store, session_id)
+        found, keys = self.store.session_keys_and_deadlines(session_id)
         # Re-checked on a consistent read: the index may not show the latest write yet.
         if found is None or (
             next_step(found.status, found.expires_at, found.delete_after, self.now) != DELETE
@@ -132,7 +125,7 @@ class _Sweep:
         self.emptied.append(session_id)
         self.handled.add(session_id)
         full = len(self.keys) - len(self.keys) % BATCH
-        if full and not delete_items(self.store, self.keys[:full], self.deadline()):
+        if full and not self.store.delete_items(self.keys[:full], self.deadline()):
             return False
         del self.keys[:full]
         return len(self.emptied) < SESSION_ITEMS_PER_REQUEST or self.finish()
@@ -140,14 +133,14 @@ class _Sweep:
     def finish(self) -> bool:
         """Send the keys left, then delete the session items of the sessions emptied, so an
         interrupted run leaves every session item whose other items remain."""
-        if not delete_items(self.store, self.keys, self.deadline()):
+        if not self.store.delete_items(self.keys, self.deadline()):
             return False
         self.keys.clear()
         if not self.emptied:
             return True
         if self.out_of_time():
             return False
-        deleted = delete_gone_session_items(self.store, self.emptied, self.now_text)
+        deleted = self.store.delete_gone_session_items(self.emptied, self.now_text)
         self.emptied.clear()
         self.deleted += len(deleted)
         if deleted:

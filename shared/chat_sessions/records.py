@@ -165,9 +165,6 @@ class MessageRecord:
             ttl=read_n(item, "ttl"),
         )
 
-    def approx_bytes(self) -> int:
-        return len(self.content.encode("utf-8")) + 256
-
 
 def pack_workflow(workflow: dict[str, Any]) -> dict[str, Any]:
     """Compressed compact JSON: a 256 KB workflow and its change lines fit in 400 KB."""

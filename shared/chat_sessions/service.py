@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from chat_sessions import clock, expiry
 from chat_sessions.config import Settings, get_settings
@@ -87,7 +87,9 @@ def summary(record: SessionRecord, now: datetime) -> SessionSummary:
     )
 
 
-def session_view(record: SessionRecord, now: datetime, workflow: dict | None) -> SessionOut:  # type: ignore[type-arg]
+def session_view(
+    record: SessionRecord, now: datetime, workflow: dict[str, Any] | None
+) -> SessionOut:
     return SessionOut(**summary(record, now).model_dump(), current_workflow=workflow)
 
 

@@ -10,7 +10,13 @@ from chat_sessions import clock, cursor, expiry, workflows
 from chat_sessions.config import get_settings
 from chat_sessions.errors import BadRequest, Unavailable
 from chat_sessions.limits import check_content_size, check_metadata_size
-from chat_sessions.models import CreateSessionIn, PatchSessionIn, SessionOut, SessionPage
+from chat_sessions.models import (
+    CreateSessionIn,
+    PatchSessionIn,
+    SessionOut,
+    SessionPage,
+    canonical_uuid,
+)
 from chat_sessions.observability import logger, metrics
 from chat_sessions.records import DELETED, SESSION_SK, MessageRecord, SessionRecord, s
 from chat_sessions.service import (
@@ -132,7 +138,8 @@ def list_sessions(owner: str, status: str | None, limit: int, after: str | None)
     start = None
     if after is not None:
         session_id, updated_at = cursor.decode(scope, after, 2)
-        _check_uuid(session_id)
+        if canonical_uuid(session_id) is None:
+            raise BadRequest("cursor is not valid for this list")
         _check_timestamp(updated_at)
         start = {
             "pk": s(session_id),
@@ -146,13 +153,6 @@ def list_sessions(owner: str, status: str | None, limit: int, after: str | None)
     records, last = get_store().list_sessions(owner, limit, start, expression, values)
     next_cursor = cursor.encode(scope, [last["pk"]["S"], last["updated_at"]["S"]]) if last else None
     return SessionPage(items=[summary(r, now) for r in records], next_cursor=next_cursor)
-
-
-def _check_uuid(text: str) -> None:
-    try:
-        uuid.UUID(text)
-    except ValueError as exc:
-        raise BadRequest("cursor is not valid for this list") from exc
 
 
 def _check_timestamp(text: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -31,7 +31,34 @@ _THROTTLES = {
     "RequestLimitExceeded",
     "ThrottlingError",
 }
+_TRANSACT_MAX = 100  # TransactWriteItems' limit: one request deletes 100 session items
+_TRANSACT_ATTEMPTS = 5
+_KEYS_PAGE = 10_000
+# Not active (stored as such, or past its expiry) and past its grace period: no route can
+# write to such a session any more, so nothing can bring it back between check and delete.
+_GONE = "delete_after <= :now AND (#status <> :active OR expires_at <= :now)"
 _PAGE_BYTES = 4 * 1024 * 1024  # one Query returns at most 1 MB: pages stay under 5 MB
+
+
+class Deadlines:
+    """A session's status and its two deadlines: what the cleanup decides on."""
+
+    __slots__ = ("delete_after", "expires_at", "session_id", "status")
+
+    def __init__(self, session_id: str, status: str, expires_at: str, delete_after: str) -> None:
+        self.session_id = session_id
+        self.status = status
+        self.expires_at = expires_at
+        self.delete_after = delete_after
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Deadlines:
+        return cls(
+            records.read_s(item, "pk"),
+            records.read_s(item, "status"),
+            records.read_s(item, "expires_at"),
+            records.read_s(item, "delete_after"),
+        )
 
 
 class Conflict(Exception):
@@ -71,8 +98,14 @@ class Store:
         return self._client
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
+        """One request on this store's table."""
+        return self._request(operation, TableName=self.table_name, **kwargs)
+
+    def _request(self, operation: str, **kwargs: Any) -> Any:
+        """One request; throttling past botocore's retries and connection failures become
+        Unavailable (503), other ClientErrors are left to the caller."""
         try:
-            return getattr(self.client, operation)(TableName=self.table_name, **kwargs)
+            return getattr(self.client, operation)(**kwargs)
         except ClientError as exc:
             if exc.response["Error"]["Code"] in _THROTTLES:
                 raise _unavailable(exc) from exc
@@ -128,14 +161,7 @@ class Store:
         found: dict[str, dict[str, Any]] = {}
         request: dict[str, Any] = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
         for attempt in range(8):
-            try:
-                answer = self.client.batch_get_item(RequestItems=request)
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] in _THROTTLES:
-                    raise _unavailable(exc) from exc
-                raise
-            except BotoCoreError as exc:
-                raise _unavailable(exc) from exc
+            answer = self._request("batch_get_item", RequestItems=request)
             for item in answer.get("Responses", {}).get(self.table_name, []):
                 found[item["sk"]["S"]] = item
             request = answer.get("UnprocessedKeys") or {}
@@ -169,9 +195,9 @@ class Store:
         self,
         seen: SessionRecord,
         updated: SessionRecord,
-        messages: list[MessageRecord] = (),  # type: ignore[assignment]
-        extra_puts: list[dict[str, Any]] = (),  # type: ignore[assignment]
-        replacements: list[dict[str, Any]] = (),  # type: ignore[assignment]
+        messages: Sequence[MessageRecord] = (),
+        extra_puts: Sequence[dict[str, Any]] = (),
+        replacements: Sequence[dict[str, Any]] = (),
     ) -> None:
         """Replace the session item read as `seen` with `updated`, adding the given items.
 
@@ -219,7 +245,7 @@ class Store:
                 raise DuplicateMessageId(messages[index // 2].id)
         raise Conflict()
 
-    def _message_puts(self, messages: list[MessageRecord]) -> Iterator[dict[str, Any]]:
+    def _message_puts(self, messages: Sequence[MessageRecord]) -> Iterator[dict[str, Any]]:
         for message in messages:
             yield {
                 "Put": {
@@ -240,7 +266,7 @@ class Store:
         for action in actions:
             next(iter(action.values()))["TableName"] = self.table_name
         try:
-            self.client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+            self._request("transact_write_items", TransactItems=actions)
         except ClientError as exc:
             code = exc.response["Error"]["Code"]
             if code == "TransactionCanceledException":
@@ -251,11 +277,7 @@ class Store:
                 return reasons or [{"Code": "TransactionConflict"}]
             if code in ("TransactionConflictException", "TransactionInProgressException"):
                 return [{"Code": "TransactionConflict"}]
-            if code in _THROTTLES:
-                raise _unavailable(exc) from exc
             raise
-        except BotoCoreError as exc:
-            raise _unavailable(exc) from exc
         return None
 
     def list_sessions(
@@ -346,31 +368,41 @@ class Store:
 
         Stops at `deadline` (a time.monotonic() value); True when nothing is left.
         """
-        keys = list(self._session_keys(session_id))
-        session_key = {"pk": records.s(session_id), "sk": records.s(records.SESSION_SK)}
-        rest = [k for k in keys if k["sk"]["S"] != records.SESSION_SK]
-        if not self._batch_delete(rest, deadline):
+        found, rest = self.session_keys_and_deadlines(session_id)
+        if not self.delete_items(rest, deadline):
             return False
-        return self._batch_delete([session_key] if len(rest) < len(keys) else [], deadline)
+        session_key = {"pk": records.s(session_id), "sk": records.s(records.SESSION_SK)}
+        return self.delete_items([session_key] if found else [], deadline)
 
-    def _session_keys(self, session_id: str) -> Iterator[dict[str, Any]]:
-        start: dict[str, Any] | None = None
+    def session_keys_and_deadlines(
+        self, session_id: str
+    ) -> tuple[Deadlines | None, list[dict[str, Any]]]:
+        """Every item under the session, read consistently: the session item's deadlines (None
+        when it is gone) and the keys of all its other items."""
+        deadlines: Deadlines | None = None
+        keys: list[dict[str, Any]] = []
+        last: dict[str, Any] | None = None
         while True:
-            kwargs: dict[str, Any] = {
-                "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": {":pk": records.s(session_id)},
-                "ProjectionExpression": "pk, sk",
-                "ConsistentRead": True,
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            answer = self._call("query", **kwargs)
-            yield from answer.get("Items", [])
-            start = answer.get("LastEvaluatedKey")
-            if not start:
-                return
+            items, last = self._query_pages(
+                _KEYS_PAGE,
+                last,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": records.s(session_id)},
+                ProjectionExpression="pk, sk, #status, expires_at, delete_after",
+                ExpressionAttributeNames={"#status": "status"},
+                ConsistentRead=True,
+            )
+            for item in items:
+                if item["sk"]["S"] == records.SESSION_SK:
+                    deadlines = Deadlines.from_item(item)
+                else:
+                    keys.append({"pk": item["pk"], "sk": item["sk"]})
+            if not last:
+                return deadlines, keys
 
-    def _batch_delete(self, keys: list[dict[str, Any]], deadline: float) -> bool:
+    def delete_items(self, keys: list[dict[str, Any]], deadline: float) -> bool:
+        """BatchWriteItem, 25 keys a request, unprocessed ones retried with backoff until
+        `deadline` (time.monotonic()); True when all are deleted."""
         for offset in range(0, len(keys), 25):
             pending: list[Any] = [{"DeleteRequest": {"Key": k}} for k in keys[offset : offset + 25]]
             attempt = 0
@@ -391,6 +423,74 @@ class Store:
                     _backoff(attempt)
                     attempt += 1
         return True
+
+    # --- cleanup (the scheduled function's queries and writes) -------------------------
+
+    def due_sessions(
+        self, shard: str, now: str, start: dict[str, Any] | None, limit: int
+    ) -> tuple[list[Deadlines], dict[str, Any] | None]:
+        """One page of the shard's sessions whose next deadline is at or before `now`."""
+        items, last = self._query_pages(
+            limit,
+            start,
+            IndexName=BY_DEADLINE,
+            KeyConditionExpression="deadline_shard = :shard AND #deadline <= :now",
+            ExpressionAttributeNames={"#deadline": "deadline"},
+            ExpressionAttributeValues={":shard": records.s(shard), ":now": records.s(now)},
+        )
+        return [Deadlines.from_item(i) for i in items], last
+
+    def mark_expired_unless_touched(self, session_id: str, seen_expires_at: str) -> str | None:
+        """Store `expired`, and delete_after as the next deadline, unless the session changed
+        since the index showed it (any accepted write moves expires_at): its delete_after, or
+        None."""
+        try:
+            answer = self._call(
+                "update_item",
+                Key={"pk": records.s(session_id), "sk": records.s(records.SESSION_SK)},
+                UpdateExpression=(
+                    "SET #status = :expired, #deadline = delete_after, revision = revision + :one"
+                ),
+                # The index projects no revision; expires_at is what every accepted write moves.
+                ConditionExpression="#status = :active AND expires_at = :seen",
+                ExpressionAttributeNames={"#status": "status", "#deadline": "deadline"},
+                ExpressionAttributeValues={
+                    ":expired": records.s("expired"),
+                    ":active": records.s("active"),
+                    ":seen": records.s(seen_expires_at),
+                    ":one": records.n(1),
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return records.read_s(answer["Attributes"], "deadline")
+
+    def delete_gone_session_items(self, session_ids: list[str], now: str) -> list[str]:
+        """Delete these session items, each only if it is not active and its delete_after has
+        passed (a condition BatchWriteItem cannot carry), 100 per TransactWriteItems: the ids
+        deleted. Call it once the sessions' other items are gone."""
+        deleted: list[str] = []
+        for offset in range(0, len(session_ids), _TRANSACT_MAX):
+            pending = session_ids[offset : offset + _TRANSACT_MAX]
+            for attempt in range(_TRANSACT_ATTEMPTS):
+                reasons = self._transact([_delete_if_gone(sid, now) for sid in pending])
+                if reasons is None:
+                    deleted.extend(pending)
+                    break
+                if len(reasons) == len(pending):
+                    # A failed condition: the item is gone already (another deleter) or not due.
+                    pending = [
+                        sid
+                        for sid, reason in zip(pending, reasons, strict=True)
+                        if _code(reason) != "ConditionalCheckFailed"
+                    ]
+                    if not pending:
+                        break
+                _backoff(attempt)
+        return deleted
 
     # --- paging ---------------------------------------------------------------------
 
@@ -420,139 +520,6 @@ def _code(reason: dict[str, Any]) -> str:
 
 def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
-
-
-# --- cleanup (the scheduled function's queries and writes) -----------------------------
-# Functions taking the store first: the cleanup's DynamoDB access, kept in this one module.
-
-_TRANSACT_MAX = 100  # TransactWriteItems' limit: one request deletes 100 session items
-_TRANSACT_ATTEMPTS = 5
-_KEYS_PAGE = 10_000
-# Not active (stored as such, or past its expiry) and past its grace period: no route can
-# write to such a session any more, so nothing can bring it back between check and delete.
-_GONE = "delete_after <= :now AND (#status <> :active OR expires_at <= :now)"
-
-
-class Deadlines:
-    """A session's status and its two deadlines: what the cleanup decides on."""
-
-    __slots__ = ("delete_after", "expires_at", "session_id", "status")
-
-    def __init__(self, session_id: str, status: str, expires_at: str, delete_after: str) -> None:
-        self.session_id = session_id
-        self.status = status
-        self.expires_at = expires_at
-        self.delete_after = delete_after
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> Deadlines:
-        return cls(
-            records.read_s(item, "pk"),
-            records.read_s(item, "status"),
-            records.read_s(item, "expires_at"),
-            records.read_s(item, "delete_after"),
-        )
-
-
-def due_sessions(
-    store: Store, shard: str, now: str, start: dict[str, Any] | None, limit: int
-) -> tuple[list[Deadlines], dict[str, Any] | None]:
-    """One page of the shard's sessions whose next deadline is at or before `now`."""
-    items, last = store._query_pages(
-        limit,
-        start,
-        IndexName=BY_DEADLINE,
-        KeyConditionExpression="deadline_shard = :shard AND #deadline <= :now",
-        ExpressionAttributeNames={"#deadline": "deadline"},
-        ExpressionAttributeValues={":shard": records.s(shard), ":now": records.s(now)},
-    )
-    return [Deadlines.from_item(i) for i in items], last
-
-
-def mark_expired_unless_touched(store: Store, session_id: str, seen_expires_at: str) -> str | None:
-    """Store `expired`, and delete_after as the next deadline, unless the session changed since
-    the index showed it (any accepted write moves expires_at): its delete_after, or None."""
-    try:
-        answer = store._call(
-            "update_item",
-            Key={"pk": records.s(session_id), "sk": records.s(records.SESSION_SK)},
-            UpdateExpression=(
-                "SET #status = :expired, #deadline = delete_after, revision = revision + :one"
-            ),
-            # The index projects no revision; expires_at is what every accepted write moves.
-            ConditionExpression="#status = :active AND expires_at = :seen",
-            ExpressionAttributeNames={"#status": "status", "#deadline": "deadline"},
-            ExpressionAttributeValues={
-                ":expired": records.s("expired"),
-                ":active": records.s("active"),
-                ":seen": records.s(seen_expires_at),
-                ":one": records.n(1),
-            },
-            ReturnValues="UPDATED_NEW",
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return None
-        raise
-    return records.read_s(answer["Attributes"], "deadline")
-
-
-def session_keys_and_deadlines(
-    store: Store, session_id: str
-) -> tuple[Deadlines | None, list[dict[str, Any]]]:
-    """Every item under the session, read consistently: the session item's deadlines (None
-    when it is gone) and the keys of all its other items."""
-    deadlines: Deadlines | None = None
-    keys: list[dict[str, Any]] = []
-    last: dict[str, Any] | None = None
-    while True:
-        items, last = store._query_pages(
-            _KEYS_PAGE,
-            last,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": records.s(session_id)},
-            ProjectionExpression="pk, sk, #status, expires_at, delete_after",
-            ExpressionAttributeNames={"#status": "status"},
-            ConsistentRead=True,
-        )
-        for item in items:
-            if item["sk"]["S"] == records.SESSION_SK:
-                deadlines = Deadlines.from_item(item)
-            else:
-                keys.append({"pk": item["pk"], "sk": item["sk"]})
-        if not last:
-            return deadlines, keys
-
-
-def delete_items(store: Store, keys: list[dict[str, Any]], deadline: float) -> bool:
-    """BatchWriteItem, 25 keys a request, unprocessed ones retried with backoff until
-    `deadline` (time.monotonic()); True when all are deleted."""
-    return store._batch_delete(keys, deadline)
-
-
-def delete_gone_session_items(store: Store, session_ids: list[str], now: str) -> list[str]:
-    """Delete these session items, each only if it is not active and its delete_after has
-    passed (a condition BatchWriteItem cannot carry), 100 per TransactWriteItems: the ids
-    deleted. Call it once the sessions' other items are gone."""
-    deleted: list[str] = []
-    for offset in range(0, len(session_ids), _TRANSACT_MAX):
-        pending = session_ids[offset : offset + _TRANSACT_MAX]
-        for attempt in range(_TRANSACT_ATTEMPTS):
-            reasons = store._transact([_delete_if_gone(session_id, now) for session_id in pending])
-            if reasons is None:
-                deleted.extend(pending)
-                break
-            if len(reasons) == len(pending):
-                # A failed condition: the item is gone already (another deleter) or not due.
-                pending = [
-                    session_id
-                    for session_id, reason in zip(pending, reasons, strict=True)
-                    if _code(reason) != "ConditionalCheckFailed"
-                ]
-                if not pending:
-                    break
-            _backoff(attempt)
-    return deleted
 
 
 def _delete_if_gone(session_id: str, now: str) -> dict[str, Any]:

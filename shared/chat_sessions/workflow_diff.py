@@ -250,7 +250,8 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return _merge(copy.deepcopy(target), patch)
 
 
-def _validate_ops(ops: Any) -> None:
+def validate_ops(ops: Any) -> None:
+    """Raise InvalidPatch unless `ops` is a well-formed RFC 6902 operations list."""
     # jsonpatch would parse a str as JSON and only reports some defects at apply
     # time (e.g. a bad "from"), so the structure is checked up front.
     if not isinstance(ops, list):
@@ -280,7 +281,7 @@ def json_patch(doc: Any, ops: Any) -> Any:
     Raises :class:`InvalidPatch` when ``ops`` is malformed and :class:`PatchFailed`
     when a ``test`` fails or a path does not exist (or cannot be added to).
     """
-    _validate_ops(ops)
+    validate_ops(ops)
     try:
         patch = jsonpatch.JsonPatch(copy.deepcopy(ops))
     except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,7 +122,7 @@ def store_version(
     session_id: str,
     change: VersionChange | None,
     precondition: Callable[[int], bool] | None,
-    messages: list[MessageIn] = (),  # type: ignore[assignment]
+    messages: Sequence[MessageIn] = (),
 ) -> tuple[list[MessageOut], WorkflowVersionOut | None]:
     """Store new messages and/or a new version, all or nothing, in one transaction."""
     settings = get_settings()
@@ -237,8 +237,8 @@ def patch_workflow(
 ) -> WorkflowVersionOut:
     if media == "application/json-patch+json":
         try:
-            if not isinstance(patch, list):
-                workflow_diff.json_patch({}, patch)
+            # Checked before any read: a malformed patch is 422 whatever the session's state.
+            workflow_diff.validate_ops(patch)
         except workflow_diff.InvalidPatch as exc:
             raise ValidationFailed(str(exc), [{"field": "", "message": str(exc)}]) from None
 

@@ -335,3 +335,15 @@ def test_numbers_are_stored_and_returned_digit_for_digit(api: Api) -> None:
     answer = api.call("workflow_get", session_id=sid)
     assert '"rate":0.12345678901234567890123456789012345678' in answer.text
     assert '"big":1.10E+125' in answer.text
+
+
+def test_a_malformed_json_patch_is_422_even_on_an_ended_session(api: Api) -> None:
+    sid = api.create()["id"]
+    api.call("sessions_end", session_id=sid)
+    answer = api.call(
+        "workflow_patch_json",
+        session_id=sid,
+        raw_body='[{"op": "jump", "path": "/a"}]',
+        headers=ANY,
+    )
+    assert (answer.status, answer.code) == (422, "validation_error")  # 422 outranks 409
