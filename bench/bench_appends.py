@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -17,18 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from local.dynamodb import local_client
+from local.runtime import free_port
 from local.token import make_token
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = "ChatSessionsBench"
 SAMPLES = 200
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def request(url: str, method: str, token: str, body: Any = None) -> tuple[int, Any]:

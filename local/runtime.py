@@ -347,7 +347,7 @@ _RESET = re.compile(r"\(rapid\) Reset initiated: ")
 _BOOKKEEPING = re.compile(r"^(START|END|REPORT) RequestId: |\(rapid\) ")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -406,9 +406,9 @@ class Emulator:
     def start(self, attempts: int = 3, timeout: float = 10.0) -> None:
         last = ""
         for _ in range(attempts):
-            self.port, api_port = _free_port(), _free_port()
+            self.port, api_port = free_port(), free_port()
             while api_port == self.port:
-                api_port = _free_port()
+                api_port = free_port()
             command = [
                 str(self._binary),
                 "--log-level",

@@ -11,7 +11,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from local.runtime import overridable
+from local.runtime import free_port, overridable
 from local.token import make_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,12 +33,6 @@ STOP_TIMEOUT = 30.0
 # Fast enough that a scheduled run shows up within the suite, slow enough to stay out of the way.
 CLEANUP_INTERVAL_MINUTES = "0.05"
 CALLER = object()  # request(): send the server's default token
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def ensure_build() -> None:
