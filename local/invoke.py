@@ -5,6 +5,8 @@
 Uses the local DynamoDB on that port if one answers (a running `make run`), else starts an
 embedded one with the table for this run. Prints the function's response (JSON) on stdout and
 the emulator's figures (init and invoke durations) on stderr; exits 1 if the function failed.
+The function runs within Lambda's limits (its Timeout and MemorySize, the 6 MB payloads, the
+10 s init) unless `LOCAL_STRICT=0`.
 """
 
 from __future__ import annotations
@@ -17,13 +19,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from local.runtime import (
-    DEFAULT_TABLE_NAME,
-    EmulatorError,
-    LocalRuntime,
-    RuntimeSetupError,
-    function_specs,
-)
+from local.emulator import EmulatorError
+from local.lambda_limits import Limits, strict_from_env
+from local.lambda_spec import DEFAULT_TABLE_NAME, RuntimeSetupError, function_specs
+from local.runtime import LocalRuntime
 from local.runtime_env import RuntimeEnvError, ensure_runtime_env
 from local.server import BUILD_DIR, EXIT_SETUP, create_table
 
@@ -90,6 +89,7 @@ def run(function: str, event_path: Path, dynamodb_port: int, build_dir: Path) ->
             dynamodb_url=url,
             concurrency=1,
             log_sink=_print_function_log,
+            limits=Limits(strict=strict_from_env()),
         )
         stack.callback(runtime.close)
         print(f"invoking {function} with {event_path} against {where}", file=sys.stderr)
@@ -107,6 +107,7 @@ def run(function: str, event_path: Path, dynamodb_port: int, build_dir: Path) ->
     print(
         f"{function}: init duration {init}, invoke duration {duration}, "
         f"round trip {result.wall_ms:.0f} ms"
+        + (", init retried after Lambda's 10 s" if result.init_retried else "")
         + (f", error {result.error_type}" if result.failed else ""),
         file=sys.stderr,
     )
