@@ -1,53 +1,60 @@
-"""The local stand-in for the API Gateway HTTP API: routes, JWT authorizer, payload 2.0.
+"""The local stand-in for the API Gateway HTTP API: routes, JWT authorizer, integration.
 
 Each HTTP request is matched against the template's routes, checked by the local JWT
-authorizer where the route needs one, turned into an HTTP API payload format 2.0 event and
-handed to the function's emulator pool; the function's result becomes the HTTP response by
-payload 2.0's rules. What the gateway answers itself carries API Gateway's bodies:
-`404 {"message": "Not Found"}`, `401 {"message": "Unauthorized"}`, and
-`500 {"message": "Internal Server Error"}` when the function fails.
+authorizer (`local.jwt_auth`) where the route needs one, turned into an HTTP API payload
+format 2.0 event and handed to the function's emulator pool; the function's result becomes the
+HTTP response by payload 2.0's rules (`local.gateway_payload`). Like an HTTP API, the gateway
+takes requests of up to 10 MB, never hands Lambda an event over its 6 MB, and waits at most 30 s
+for the function (the integration timeout; `integration_timeout=None` waits as long as the
+function runs, the lenient stack's way). What it answers itself carries API Gateway's bodies:
+`404 {"message": "Not Found"}`, `401 {"message": "Unauthorized"}`, `413 {"message": "Request
+Entity Too Large"}`, `500 {"message": "Internal Server Error"}` when the function fails and
+`503 {"message": "Service Unavailable"}` when it does not answer in time.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
-import secrets
 import sys
+import threading
 import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from local import jwt_auth
-from local.runtime import ACCOUNT_ID, EmulatorError, InvokeResult
+from local.emulator import EmulatorError, InvokeResult
+from local.gateway_payload import (
+    GatewayResponse,
+    IncomingRequest,
+    build_event,
+    gateway_error,
+    is_text_media,
+    map_result,
+)
 from local.template import Route
+
+# What the tests import from here, wherever it now lives.
+__all__ = [
+    "Gateway",
+    "GatewayResponse",
+    "IncomingRequest",
+    "build_event",
+    "gateway_error",
+    "is_text_media",
+    "map_result",
+    "match_route",
+]
 
 LOG = logging.getLogger("local.gateway")
 
-API_ID = "local"
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # HTTP API's payload limit
 MAX_EVENT_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit
-# API Gateway HTTP API passes these bodies as text; every other type (a missing one, form
-# data and application/*+json included) arrives base64-encoded with isBase64Encoded=true.
-TEXT_MEDIA_TYPES = frozenset({"application/json", "application/xml", "application/javascript"})
-# Hop-by-hop and framing headers the gateway sets itself.
-DROPPED_RESPONSE_HEADERS = frozenset(
-    {"connection", "content-length", "transfer-encoding", "keep-alive", "upgrade", "date"}
-)
+INTEGRATION_TIMEOUT_S = 30.0  # HTTP API's, for every integration
 Invoke = Callable[[str, dict[str, Any]], InvokeResult]
-
-
-def is_text_media(content_type: str | None) -> bool:
-    if not content_type:
-        return False
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media.startswith("text/") or media in TEXT_MEDIA_TYPES
 
 
 def match_route(
@@ -66,175 +73,38 @@ def match_route(
     return None
 
 
-def _decoded_path(raw_path: str) -> str:
-    """The path as HTTP API reports it: percent-escapes decoded, except %25 (the percent)."""
-    return "%25".join(urllib.parse.unquote(part) for part in raw_path.split("%25"))
-
-
-@dataclass
-class IncomingRequest:
-    method: str
-    raw_path: str
-    raw_query: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    source_ip: str
-    protocol: str = "HTTP/1.1"
-    host: str = "127.0.0.1"
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    received: float = field(default_factory=time.time)
-
-    def header(self, name: str) -> str | None:
-        values = [value for key, value in self.headers if key.lower() == name]
-        return ",".join(values) if values else None
-
-
-def build_event(
-    request: IncomingRequest,
-    route: Route,
-    path_params: dict[str, str],
-    authorization: jwt_auth.Authorization | None,
-) -> dict[str, Any]:
-    """The HTTP API payload format 2.0 event for one request."""
-    headers: dict[str, str] = {}
-    cookies: list[str] = []
-    for key, value in request.headers:
-        name = key.lower()
-        if name == "cookie":
-            cookies += [part.strip() for part in value.split(";") if part.strip()]
-            continue
-        headers[name] = f"{headers[name]},{value}" if name in headers else value
-    headers.setdefault("x-forwarded-for", request.source_ip)
-    headers.setdefault("x-forwarded-proto", "http")
-    port = request.host.rsplit(":", 1)[1] if ":" in request.host else "80"
-    headers.setdefault("x-forwarded-port", port)
-    headers["x-amzn-trace-id"] = f"Root=1-{int(request.received):08x}-{secrets.token_hex(12)}"
-
-    received = time.gmtime(request.received)
-    path = _decoded_path(request.raw_path)
-    http: dict[str, Any] = {
-        "method": request.method,
-        "path": path,
-        "protocol": request.protocol,
-        "sourceIp": request.source_ip,
-        "userAgent": headers.get("user-agent", ""),
-    }
-    host = request.host.split(":", 1)[0]
-    context: dict[str, Any] = {
-        "accountId": ACCOUNT_ID,
-        "apiId": API_ID,
-        "domainName": host,
-        "domainPrefix": host.split(".", 1)[0],
-        "http": http,
-        "requestId": request.request_id,
-        "routeKey": route.route_key,
-        "stage": "$default",
-        "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", received),
-        "timeEpoch": int(request.received * 1000),
-    }
-    if authorization is not None:
-        context["authorizer"] = authorization.as_authorizer()
-
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": route.route_key,
-        "rawPath": path,
-        "rawQueryString": request.raw_query,
-    }
-    if cookies:
-        event["cookies"] = cookies
-    event["headers"] = headers
-    if request.raw_query:
-        query: dict[str, str] = {}
-        for key, value in urllib.parse.parse_qsl(request.raw_query, keep_blank_values=True):
-            query[key] = f"{query[key]},{value}" if key in query else value
-        event["queryStringParameters"] = query
-    event["requestContext"] = context
-    if path_params:
-        event["pathParameters"] = path_params
-    if request.body:
-        text = _utf8(request.body) if is_text_media(headers.get("content-type")) else None
-        if text is not None:
-            event["body"] = text
-            event["isBase64Encoded"] = False
-        else:
-            event["body"] = base64.b64encode(request.body).decode("ascii")
-            event["isBase64Encoded"] = True
-    else:
-        event["isBase64Encoded"] = False
-    return event
-
-
-def _utf8(body: bytes) -> str | None:
-    """A text body as text; bytes that are not UTF-8 go to the function base64-encoded, as
-    binary data does, so the function sees them as they are."""
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-@dataclass
-class GatewayResponse:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-
-def gateway_error(status: int, message: str, *extra: tuple[str, str]) -> GatewayResponse:
-    body = json.dumps({"message": message}).encode()
-    return GatewayResponse(status, [("Content-Type", "application/json"), *extra], body)
-
-
-def map_result(result: InvokeResult) -> GatewayResponse:
-    """The HTTP response for a function's result, by payload format 2.0's rules."""
-    if result.failed:
-        return gateway_error(500, "Internal Server Error")
-    try:
-        output = json.loads(result.payload)
-    except ValueError:
-        return gateway_error(500, "Internal Server Error")
-    if not (isinstance(output, dict) and "statusCode" in output):
-        # Any other JSON value: 200 with that value as a JSON body.
-        return GatewayResponse(200, [("Content-Type", "application/json")], result.payload)
-    try:
-        status = int(output["statusCode"])
-        if not 100 <= status <= 599:
-            raise ValueError(status)
-        headers: list[tuple[str, str]] = []
-        seen: set[tuple[str, str]] = set()
-        for name, values in (output.get("multiValueHeaders") or {}).items():
-            for value in values if isinstance(values, list) else [values]:
-                headers.append((str(name), _header_text(value)))
-                seen.add((str(name).lower(), _header_text(value)))
-        for name, value in (output.get("headers") or {}).items():
-            if (str(name).lower(), _header_text(value)) not in seen:
-                headers.append((str(name), _header_text(value)))
-        headers += [("Set-Cookie", str(cookie)) for cookie in output.get("cookies") or []]
-        headers = [(k, v) for k, v in headers if k.lower() not in DROPPED_RESPONSE_HEADERS]
-        body_value = output.get("body")
-        if body_value is None:
-            body = b""
-        elif output.get("isBase64Encoded"):
-            body = base64.b64decode(str(body_value), validate=True)
-        else:
-            body = (body_value if isinstance(body_value, str) else json.dumps(body_value)).encode()
-    except (ValueError, TypeError, AttributeError, binascii.Error):
-        # A malformed Lambda proxy response: API Gateway answers 500 itself.
-        return gateway_error(500, "Internal Server Error")
-    if body and not any(name.lower() == "content-type" for name, _ in headers):
-        headers.append(("Content-Type", "application/json"))
-    return GatewayResponse(status, headers, body)
-
-
-def _header_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def _not_ready(function: str, event: dict[str, Any]) -> InvokeResult:
     raise EmulatorError("the local runtime is not running yet")
+
+
+def invoke_within(
+    invoke: Invoke, function: str, event: dict[str, Any], timeout: float | None
+) -> InvokeResult | None:
+    """The function's result, or None when it did not come within `timeout` seconds.
+
+    As behind an HTTP API, the invocation runs on after the gateway stops waiting for it.
+    """
+    if timeout is None:
+        return invoke(function, event)
+    outcome: list[InvokeResult | EmulatorError] = []
+    finished = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append(invoke(function, event))
+        except EmulatorError as error:
+            outcome.append(error)
+        finally:
+            finished.set()
+
+    threading.Thread(target=run, name=f"invoke-{function}", daemon=True).start()
+    if not finished.wait(timeout):
+        return None
+    if not outcome:
+        raise EmulatorError(f"the invocation of {function} ended without a result")
+    if isinstance(outcome[0], EmulatorError):
+        raise outcome[0]
+    return outcome[0]
 
 
 class Gateway(ThreadingHTTPServer):
@@ -250,11 +120,17 @@ class Gateway(ThreadingHTTPServer):
         routes: Sequence[Route],
         *,
         jwt_secret: str,
+        jwt_issuer: str | None = None,
+        jwt_audience: Sequence[str] = (),
         invoke: Invoke | None = None,
+        integration_timeout: float | None = INTEGRATION_TIMEOUT_S,
     ) -> None:
         self.routes = list(routes)
         self.invoke: Invoke = invoke if invoke is not None else _not_ready
         self.jwt_secret = jwt_secret
+        self.jwt_issuer = jwt_issuer
+        self.jwt_audience = tuple(jwt_audience)
+        self.integration_timeout = integration_timeout
         super().__init__(address, GatewayHandler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -343,7 +219,10 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if route.auth:
             try:
                 authorization = jwt_auth.authorize(
-                    self.headers.get("Authorization"), self.server.jwt_secret
+                    self.headers.get("Authorization"),
+                    self.server.jwt_secret,
+                    issuer=self.server.jwt_issuer,
+                    audience=self.server.jwt_audience,
                 )
             except jwt_auth.Unauthorized as error:
                 challenge = "Bearer"
@@ -365,10 +244,19 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if len(json.dumps(event)) > MAX_EVENT_BYTES:
             return gateway_error(413, "Request Entity Too Large"), None
         try:
-            result = self.server.invoke(route.function, event)
+            result = invoke_within(
+                self.server.invoke, route.function, event, self.server.integration_timeout
+            )
         except EmulatorError as error:
             LOG.error("%s: %s", route.function, error)
             return gateway_error(500, "Internal Server Error"), None
+        if result is None:
+            LOG.error(
+                "%s did not answer within the %g s integration timeout",
+                route.function,
+                self.server.integration_timeout,
+            )
+            return gateway_error(503, "Service Unavailable"), None
         return map_result(result), result
 
     def _send(self, response: GatewayResponse, request_id: str) -> None:

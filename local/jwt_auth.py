@@ -1,10 +1,12 @@
 """The local stand-in for the HTTP API's JWT authorizer: HS256 tokens signed with a shared secret.
 
-In AWS the authorizer checks the token against the identity provider's keys, its issuer and
-audience. Locally there is no identity provider: tokens are signed with `$LOCAL_JWT_SECRET`
-(default `local-dev-secret`); the signature, `sub` and `exp` (no leeway) are checked, `iss` and
-`aud` are ignored. The claims reach the function as the authorizer passes them: every value a
-string.
+In AWS the authorizer checks the token's signature against the identity provider's keys, then
+its claims: `iss` must be the configured issuer, `aud` (or `client_id` when there is no `aud`)
+one of the configured audiences, `exp` after now, `nbf` and `iat` before now. It does not look
+at `sub`: a token without one reaches the function, which decides. Locally there is no identity
+provider: tokens are signed with `$LOCAL_JWT_SECRET` (default `local-dev-secret`); the issuer and
+audience are checked only where `$LOCAL_JWT_ISSUER` / `$LOCAL_JWT_AUDIENCE` (comma-separated) are
+set. The claims reach the function as the authorizer passes them: every value a string.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -23,11 +25,22 @@ from jwt.warnings import InsecureKeyLengthWarning
 # A development default, documented in api.md; never a real secret.
 DEFAULT_SECRET = "local-dev-secret"  # noqa: S105
 SECRET_ENV = "LOCAL_JWT_SECRET"  # noqa: S105
+ISSUER_ENV = "LOCAL_JWT_ISSUER"
+AUDIENCE_ENV = "LOCAL_JWT_AUDIENCE"
 ALGORITHM = "HS256"
 
 
 def secret_from_env() -> str:
     return os.environ.get(SECRET_ENV) or DEFAULT_SECRET
+
+
+def issuer_from_env() -> str | None:
+    return os.environ.get(ISSUER_ENV) or None
+
+
+def audience_from_env() -> tuple[str, ...]:
+    value = os.environ.get(AUDIENCE_ENV) or ""
+    return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 @contextmanager
@@ -76,6 +89,13 @@ def _claim_text(value: Any) -> str:
     return json.dumps(value)
 
 
+def _audience_matches(claims: Mapping[str, Any], audience: Sequence[str]) -> bool:
+    """`aud` (a string or a list) names one of them; `client_id` counts only without `aud`."""
+    found = claims["aud"] if "aud" in claims else claims.get("client_id")
+    values = found if isinstance(found, list) else [found]
+    return any(isinstance(value, str) and value in audience for value in values)
+
+
 def token_from_header(value: str | None) -> str:
     """The token of an Authorization header, with or without the `Bearer` prefix."""
     if value is None or not value.strip():
@@ -88,7 +108,13 @@ def token_from_header(value: str | None) -> str:
     raise Unauthorized("malformed Authorization header")
 
 
-def authorize(header: str | None, secret: str | None = None) -> Authorization:
+def authorize(
+    header: str | None,
+    secret: str | None = None,
+    *,
+    issuer: str | None = None,
+    audience: Sequence[str] = (),
+) -> Authorization:
     """Validate the Authorization header's token; raise Unauthorized when it does not pass."""
     token = token_from_header(header)
     try:
@@ -98,15 +124,19 @@ def authorize(header: str | None, secret: str | None = None) -> Authorization:
                 secret if secret is not None else secret_from_env(),
                 algorithms=[ALGORITHM],
                 leeway=0,
-                options={"require": ["sub"], "verify_aud": False, "verify_iss": False},
+                issuer=issuer,
+                options={"verify_aud": False, "verify_iss": issuer is not None},
             )
     except jwt.ExpiredSignatureError as error:
         raise Unauthorized("the token has expired") from error
+    except jwt.ImmatureSignatureError as error:
+        raise Unauthorized("the token is not valid yet") from error
+    except jwt.InvalidIssuerError as error:
+        raise Unauthorized("the token does not have a valid issuer") from error
     except jwt.InvalidTokenError as error:
         raise Unauthorized(f"invalid token: {error}") from error
-    sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub:
-        raise Unauthorized("invalid token: sub must be a non-empty string")
+    if audience and not _audience_matches(claims, audience):
+        raise Unauthorized("the token does not have a valid audience")
     scope = claims.get("scope", claims.get("scp"))
     scopes: list[str] | None = None
     if isinstance(scope, str):

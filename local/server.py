@@ -9,9 +9,9 @@ a gateway that plays API Gateway's part (`local.gateway`). Scheduled functions r
 rate. Ctrl-C stops everything it started.
 
 Settings from the environment: TABLE_NAME (ChatSessions), LOCAL_CONCURRENCY (2 emulators per
-function), LOCAL_JWT_SECRET, SESSION_CLEANUP_INTERVAL_MINUTES (overrides schedules' rates,
-decimals allowed), LOCAL_FUNCTION_LOGS (1: show the functions' own log lines; 0: hide them),
-and the api.md settings the functions read (SESSION_*, MAX_*, LOG_LEVEL).
+function), LOCAL_JWT_SECRET/_ISSUER/_AUDIENCE, LOCAL_STRICT (0: lenient limits, for comparison),
+SESSION_CLEANUP_INTERVAL_MINUTES (overrides schedules' rates), LOCAL_FUNCTION_LOGS (0: hide the
+functions' own lines) and the api.md settings the functions read (SESSION_*, MAX_*, LOG_LEVEL).
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from typing import Any
 
 from local import jwt_auth
 from local import template as tpl
-from local.gateway import Gateway
+from local.gateway import INTEGRATION_TIMEOUT_S, Gateway
+from local.lambda_limits import Limits, strict_from_env
 from local.runtime import (
     ACCOUNT_ID,
     DEFAULT_TABLE_NAME,
@@ -225,6 +226,7 @@ class Settings:
     concurrency: int
     jwt_secret: str
     function_logs: bool
+    strict: bool = True
 
 
 class _Stop(BaseException):
@@ -261,7 +263,12 @@ def serve(settings: Settings) -> int:
             # Bound before anything starts, so a taken port costs nothing to report.
             try:
                 gateway = Gateway(
-                    (settings.host, settings.port), routes, jwt_secret=settings.jwt_secret
+                    (settings.host, settings.port),
+                    routes,
+                    jwt_secret=settings.jwt_secret,
+                    jwt_issuer=jwt_auth.issuer_from_env(),
+                    jwt_audience=jwt_auth.audience_from_env(),
+                    integration_timeout=INTEGRATION_TIMEOUT_S if settings.strict else None,
                 )
             except OSError as error:
                 message = _cannot_listen(settings.host, settings.port, "the API", error)
@@ -290,6 +297,7 @@ def serve(settings: Settings) -> int:
                 dynamodb_url=dynamodb.url,
                 concurrency=settings.concurrency,
                 log_sink=_function_log if settings.function_logs else None,
+                limits=Limits(strict=settings.strict),
             )
             stack.callback(runtime.close)
             gateway.invoke = runtime.invoke
@@ -379,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
             jwt_secret=jwt_auth.secret_from_env(),
             function_logs=(os.environ.get("LOCAL_FUNCTION_LOGS") or "1") != "0",
+            strict=strict_from_env(),
         )
     except SetupError as error:
         LOG.error("%s", error)
