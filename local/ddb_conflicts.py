@@ -144,7 +144,7 @@ class Conflicts:
         """Take the requests on held items out of the batch and report them unprocessed."""
         unprocessed: dict[str, list[Any]] = {}
         for table_name, requests in list(body.get("RequestItems", {}).items()):
-            kept = []
+            kept: list[Any] = []
             for request in requests:
                 op = next(iter(request.values()))
                 key = item_key(backend, table_name, op.get("Key") or op.get("Item") or {})

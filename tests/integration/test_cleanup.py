@@ -22,7 +22,7 @@ from moto.dynamodb.models.table import Table
 from chat_sessions import clock, expiry, records, service
 from chat_sessions.config import get_settings
 from chat_sessions.records import MessageRecord, SessionRecord
-from local.dynamodb import install_patches
+from local.ddb_transactions import install_patches
 from tests.conftest import TABLE, Api, LambdaContext, load_event, load_function
 
 T0 = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
