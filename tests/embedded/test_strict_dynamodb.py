@@ -53,7 +53,9 @@ def put(table: str, sk: str, **extra: Any) -> dict[str, Any]:
 def client_for(server: EmbeddedDynamoDB, attempts: int = 1) -> Any:
     return local_client(
         server.url,
-        Config(retries={"total_max_attempts": attempts, "mode": "standard"}, max_pool_connections=8),
+        Config(
+            retries={"total_max_attempts": attempts, "mode": "standard"}, max_pool_connections=8
+        ),
     )
 
 
@@ -333,8 +335,7 @@ def test_lost_replies_and_refusals_leave_exactly_the_applied_writes() -> None:
                 outcome[sk] = "refused"
         patient = client_for(server, attempts=20)
         stored = {
-            item["sk"]["S"]
-            for item in patient.scan(TableName=table, ConsistentRead=True)["Items"]
+            item["sk"]["S"] for item in patient.scan(TableName=table, ConsistentRead=True)["Items"]
         }
     assert set(outcome.values()) == {"answered", "lost", "refused"}
     # Answered and lost writes are stored; refused ones are not.
