@@ -18,8 +18,13 @@ SUB ?= local-user
 FN ?= SessionsFunction
 EVENT ?= events/sessions_get.json
 STACK ?= dev
+CHAOS_REQUESTS ?= 5000
+CHAOS_CLIENTS ?= 50
+CHAOS_SESSIONS ?= 20
+CHAOS_CALLERS ?= 10
+CHAOS_SEED ?= 1
 
-.PHONY: help venv build test lint typecheck validate unit run invoke token bench deploy openapi clean
+.PHONY: help venv build test lint typecheck validate unit run invoke token bench chaos deploy openapi clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,6 +68,11 @@ token: $(STAMP) ## print a local token: make token SUB=alice
 
 bench: build ## run the benchmarks and write bench/results/latest.md
 	PYTHONPATH=shared $(BIN)/python -m bench
+
+chaos: build ## mixed workload under DynamoDB faults, then the table's invariants (CHAOS_REQUESTS=500, CHAOS_FAULTS=none)
+	PYTHONPATH=shared $(BIN)/python -m local.chaos --requests $(CHAOS_REQUESTS) --clients $(CHAOS_CLIENTS) \
+		--sessions $(CHAOS_SESSIONS) --callers $(CHAOS_CALLERS) --seed $(CHAOS_SEED) \
+		$(if $(CHAOS_FAULTS),--faults '$(CHAOS_FAULTS)')
 
 deploy: build ## sam deploy --config-env $(STACK) (needs AWS credentials)
 	$(BIN)/sam deploy --config-env $(STACK)

@@ -479,9 +479,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--callers", type=int, default=10, help="distinct callers (10)")
     parser.add_argument("--seed", type=int, default=1, help="seeds the clients and the faults")
     parser.add_argument(
-        "--faults", default=DEFAULT_FAULTS, help=f"LOCAL_DDB_FAULTS ('' for none; {DEFAULT_FAULTS})"
+        "--faults", default=DEFAULT_FAULTS, help=f"LOCAL_DDB_FAULTS, or none ({DEFAULT_FAULTS})"
     )
     args = parser.parse_args(argv)
+    args.faults = "" if args.faults.strip().lower() in ("", "none") else args.faults
     if min(args.requests, args.clients, args.sessions, args.callers) < 1:
         parser.error("--requests, --clients, --sessions and --callers must be at least 1")
     return args
