@@ -19,6 +19,7 @@ import pytest
 from moto import mock_aws
 
 from chat_sessions import config, service
+from local.ddb_strict import StrictSettings, install_strict
 from local.template import create_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,7 +198,9 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def api(aws_env: None) -> Iterator[Api]:
-    """Handlers against moto's in-process DynamoDB with the template's table."""
+    """Handlers against moto's in-process DynamoDB with the template's table, as strict as
+    the embedded server (LOCAL_STRICT=0 runs them on stock moto, for comparison)."""
+    install_strict(StrictSettings.from_env(), in_process=True)
     with mock_aws():
         reset_caches()
         create_table(boto3.client("dynamodb", region_name="us-east-1"), TABLE)

@@ -23,6 +23,9 @@ class Settings(BaseModel):
     max_workflow_versions: int = Field(1000, alias="MAX_WORKFLOW_VERSIONS", gt=0)
     # Shards of the by-deadline index: spreads the cleanup's reads over partitions.
     deadline_shards: int = Field(8, alias="DEADLINE_SHARDS", ge=1, le=64)
+    # How long writers contending for one session retry inside the service (under API
+    # Gateway's 30 s integration timeout).
+    write_retry_seconds: float = Field(25, alias="WRITE_RETRY_SECONDS", gt=0)
 
     @property
     def timeout(self) -> timedelta:

@@ -18,9 +18,6 @@ from chat_sessions.records import DELETED, SessionRecord
 from chat_sessions.store import Conflict, Store
 
 T = TypeVar("T")
-# Writers contending for one session retry inside the service for up to this long
-# (under API Gateway's 30 s integration timeout).
-RETRY_SECONDS = 25.0
 BACKOFF_FIRST, BACKOFF_CAP, BACKOFF_GROWTH = 0.05, 5.0, 4
 
 
@@ -101,7 +98,7 @@ def retry_conflicts(operation: Callable[[], T]) -> T:
         try:
             return operation()
         except Conflict:
-            if time.monotonic() - started > RETRY_SECONDS:
+            if time.monotonic() - started > get_settings().write_retry_seconds:
                 raise Unavailable("too many concurrent writers on this session; retry") from None
             # Exponential backoff with full jitter, then a fresh read: the window grows 4x
             # with each loss (measured best for 200 simultaneous writers: about 5 attempts

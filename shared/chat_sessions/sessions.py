@@ -60,7 +60,8 @@ def create_session(owner: str, body: CreateSessionIn, idempotency_key: str | Non
         if idempotency_key is not None
         else str(uuid.uuid4())
     )
-    for _ in range(3):
+
+    def attempt() -> SessionOut:
         now = clock.now()
         stamp = clock.to_text(now)
         expires = expiry.expires_at(now, now, settings)
@@ -93,11 +94,12 @@ def create_session(owner: str, body: CreateSessionIn, idempotency_key: str | Non
             if existing is not None and is_visible(existing, owner, now):
                 return get_session_record_view(existing)
             _purge_leftovers(session_id)
-            continue
+            raise Conflict() from None  # the id is free again: try once more
         metrics.add_metric(name="SessionsCreated", unit="Count", value=1)
         logger.info("session created", extra={"session_id": session_id})
         return session_view(record, now, None)
-    raise Unavailable("could not create the session; retry")
+
+    return retry_conflicts(attempt)
 
 
 def _purge_leftovers(session_id: str) -> None:

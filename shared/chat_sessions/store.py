@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,12 @@ _KEYS_PAGE = 10_000
 # write to such a session any more, so nothing can bring it back between check and delete.
 _GONE = "delete_after <= :now AND (#status <> :active OR expires_at <= :now)"
 _PAGE_BYTES = 4 * 1024 * 1024  # one Query returns at most 1 MB: pages stay under 5 MB
+# Another transaction holds the item (DynamoDB answers a plain write so, and a repeat of a
+# token whose first request is still running): the write did not happen; retry it.
+_HELD = {"TransactionConflictException", "TransactionInProgressException"}
+# Which write last replaced the session item: a retry whose condition fails on an item that
+# carries its own token learns that its first attempt was applied (its reply was lost).
+LAST_WRITE = "last_write"
 
 
 class Deadlines:
@@ -62,7 +69,8 @@ class Deadlines:
 
 
 class Conflict(Exception):
-    """The session changed between our read and our write: read again and retry."""
+    """The session changed between our read and our write, or another transaction held one
+    of its items: read again and retry."""
 
 
 class DuplicateMessageId(Exception):
@@ -92,7 +100,11 @@ class Store:
         # Created on first use: importing or constructing never opens a connection.
         if self._client is None:
             config = Config(
-                retries={"mode": "standard", "max_attempts": 4}, max_pool_connections=50
+                retries={"mode": "standard", "total_max_attempts": 4},
+                max_pool_connections=50,
+                # botocore's 60 s defaults would outlast the function's own timeout.
+                connect_timeout=2,
+                read_timeout=10,
             )
             self._client = boto3.client("dynamodb", config=config)
         return self._client
@@ -103,12 +115,16 @@ class Store:
 
     def _request(self, operation: str, **kwargs: Any) -> Any:
         """One request; throttling past botocore's retries and connection failures become
-        Unavailable (503), other ClientErrors are left to the caller."""
+        Unavailable (503), a write into an item another transaction holds becomes Conflict,
+        other ClientErrors are left to the caller."""
         try:
             return getattr(self.client, operation)(**kwargs)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] in _THROTTLES:
+            code = exc.response["Error"]["Code"]
+            if code in _THROTTLES or code == "InternalServerError":
                 raise _unavailable(exc) from exc
+            if code in _HELD:
+                raise Conflict() from exc
             raise
         except BotoCoreError as exc:
             raise _unavailable(exc) from exc
@@ -171,25 +187,30 @@ class Store:
         raise Unavailable()
 
     def create_session(self, session: SessionRecord, first: MessageRecord | None) -> None:
-        """Put a new session (and its first message) if its id is free; else AlreadyExists."""
-        condition = "attribute_not_exists(pk)"
+        """Put a new session (and its first message) if its id is free; else AlreadyExists.
+        Conflict: another transaction held one of the items; nothing was written."""
+        token = _token()
+        item = {**session.to_item(), LAST_WRITE: records.s(token)}
+        put = {
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(pk)",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
         if first is None:
             try:
-                self._call("put_item", Item=session.to_item(), ConditionExpression=condition)
+                self._call("put_item", **put)
             except ClientError as exc:
-                if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                if not _written_by(exc.response.get("Item"), token):
                     raise AlreadyExists() from exc
-                raise
             return
-        actions = [
-            {"Put": {"Item": session.to_item(), "ConditionExpression": condition}},
-            *self._message_puts([first]),
-        ]
-        reasons = self._transact(actions)
-        if reasons is not None:
-            if _code(reasons[0]) == "ConditionalCheckFailed":
-                raise AlreadyExists()
-            raise Conflict()
+        reasons = self._transact([{"Put": put}, *self._message_puts([first])], token)
+        if reasons is None or _written_by(reasons[0].get("Item"), token):
+            return
+        if _code(reasons[0]) == "ConditionalCheckFailed":
+            raise AlreadyExists()
+        raise Conflict()
 
     def write_session(
         self,
@@ -206,30 +227,24 @@ class Store:
         writers never overwrite each other: the loser gets Conflict and tries again.
         `extra_puts` must be new items; `replacements` overwrite items the revision guards.
         """
-        condition = "attribute_exists(pk) AND revision = :seen"
-        values = {":seen": records.n(seen.revision)}
-        item = updated.to_item()
+        token = _token()
+        put = {
+            "Item": {**updated.to_item(), LAST_WRITE: records.s(token)},
+            "ConditionExpression": "attribute_exists(pk) AND revision = :seen",
+            "ExpressionAttributeValues": {":seen": records.n(seen.revision)},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
         if not messages and not extra_puts and not replacements:
             try:
-                self._call(
-                    "put_item",
-                    Item=item,
-                    ConditionExpression=condition,
-                    ExpressionAttributeValues=values,
-                )
+                self._call("put_item", **put)
             except ClientError as exc:
-                if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                if not _written_by(exc.response.get("Item"), token):
                     raise Conflict() from exc
-                raise
             return
         actions: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "Item": item,
-                    "ConditionExpression": condition,
-                    "ExpressionAttributeValues": values,
-                }
-            },
+            {"Put": put},
             *self._message_puts(messages),
             *(
                 {"Put": {"Item": extra, "ConditionExpression": "attribute_not_exists(pk)"}}
@@ -237,8 +252,8 @@ class Store:
             ),
             *({"Put": {"Item": replacement}} for replacement in replacements),
         ]
-        reasons = self._transact(actions)
-        if reasons is None:
+        reasons = self._transact(actions, token)
+        if reasons is None or _written_by(reasons[0].get("Item"), token):
             return
         for index, reason in enumerate(reasons[1 : 1 + 2 * len(messages)]):
             if _code(reason) == "ConditionalCheckFailed" and index % 2 == 1:
@@ -260,13 +275,24 @@ class Store:
                 }
             }
 
-    def _transact(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    def _transact(
+        self, actions: list[dict[str, Any]], token: str | None = None
+    ) -> list[dict[str, Any]] | None:
         """Run one TransactWriteItems; None when it committed, else the cancellation
-        reasons, one per action ({"Code": ..., "Item"?: ...})."""
+        reasons, one per action ({"Code": ..., "Item"?: ...}).
+
+        Its ClientRequestToken makes botocore's own retries of it (after a lost reply)
+        answer as the first attempt did, never applying it twice."""
         for action in actions:
             next(iter(action.values()))["TableName"] = self.table_name
         try:
-            self._request("transact_write_items", TransactItems=actions)
+            self._request(
+                "transact_write_items",
+                TransactItems=actions,
+                ClientRequestToken=token or _token(),
+            )
+        except Conflict:
+            return [{"Code": "TransactionConflict"}]
         except ClientError as exc:
             code = exc.response["Error"]["Code"]
             if code == "TransactionCanceledException":
@@ -275,8 +301,6 @@ class Store:
                 if any(_code(r) in _THROTTLES for r in reasons):
                     raise _unavailable(exc) from exc
                 return reasons or [{"Code": "TransactionConflict"}]
-            if code in ("TransactionConflictException", "TransactionInProgressException"):
-                return [{"Code": "TransactionConflict"}]
             raise
         return None
 
@@ -413,7 +437,8 @@ class Store:
                 try:
                     answer = self.client.batch_write_item(RequestItems={self.table_name: pending})
                 except ClientError as exc:
-                    if exc.response["Error"]["Code"] not in _THROTTLES:
+                    code = exc.response["Error"]["Code"]
+                    if code not in _THROTTLES and code not in _HELD:
                         raise
                     answer = {"UnprocessedItems": {self.table_name: pending}}
                 except BotoCoreError as exc:
@@ -462,6 +487,8 @@ class Store:
                 },
                 ReturnValues="UPDATED_NEW",
             )
+        except Conflict:
+            return None  # written meanwhile: the next run looks again
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return None
@@ -512,6 +539,15 @@ class Store:
             last = answer.get("LastEvaluatedKey")
             if not last or len(items) >= limit or size >= _PAGE_BYTES:
                 return items, last
+
+
+def _token() -> str:
+    return uuid.uuid4().hex
+
+
+def _written_by(item: Any, token: str) -> bool:
+    """Whether `item` (as a failed condition returned it) was written with `token`."""
+    return isinstance(item, dict) and item.get(LAST_WRITE, {}).get("S") == token
 
 
 def _code(reason: dict[str, Any]) -> str:

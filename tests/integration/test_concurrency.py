@@ -17,12 +17,16 @@ from local.template import create_table
 from tests.conftest import TABLE, reset_caches
 
 WRITERS = 200
+# Contending writers retry inside the service for this long: generous, so that a loaded
+# machine slows the test down instead of failing it.
+RETRY_BUDGET_SECONDS = "600"
 
 
 @pytest.fixture
 def endpoint(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with start_dynamodb(port=0) as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", server.url)
+        monkeypatch.setenv("WRITE_RETRY_SECONDS", RETRY_BUDGET_SECONDS)
         create_table(local_client(server.url), TABLE)
         reset_caches()
         yield server.url
