@@ -5,7 +5,7 @@ the invariants checked on the table itself (`local.chaos_checks`).
 
 Starts its own `local.server` on free ports (DynamoDB faults from --faults), runs the clients
 in threads, reads the table straight from the embedded DynamoDB, prints one table and exits 1
-on any breach. The server's log is kept in a temporary directory named at the end.
+on any breach. The server's log is kept, in a temporary directory, only after a breach.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,7 @@ class Workload:
         self.owners: dict[str, str] = {}  # session id -> caller that created it
         self.slots: list[Slot] = []
         self.keyed = self._keyed_routes()
+        self.errors: list[str] = []
 
     def _keyed_routes(self) -> set[str]:
         """Routes whose OpenAPI operation takes an Idempotency-Key: safe to retry after a 503."""
@@ -222,7 +224,12 @@ class Workload:
             reply = json.loads(raw) if raw else None
         except ValueError:
             reply = raw.decode("utf-8", "replace")
-        return Exchange(route, status, reply_headers, reply, started, time.monotonic())
+        sent_headers = {k: v for k, v in headers.items() if k != "Authorization"}
+        sent = {"headers": sent_headers, "body": json.loads(data) if data else None}
+        request = f"{method} {path}"
+        return Exchange(
+            route, request, sent, status, reply_headers, reply, started, time.monotonic()
+        )
 
     # --- sessions
 
@@ -268,10 +275,15 @@ class Workload:
     def client(self, seed: int) -> None:
         rng = random.Random(seed)
         kinds, weights = list(MIX), list(MIX.values())
-        while self.take():
+        try:
+            while self.take():
+                with self.lock:
+                    slot = rng.choice(self.slots)
+                self.run(rng.choices(kinds, weights)[0], slot, rng)
+        except Exception as error:  # a defect of this tool: reported, and the run fails
             with self.lock:
-                slot = rng.choice(self.slots)
-            self.run(rng.choices(kinds, weights)[0], slot, rng)
+                self.errors.append(f"{type(error).__name__}: {error}")
+            raise
 
     def content(self, op: Operation, index: int, rng: random.Random) -> str:
         return f"op{op.id}.{index} " + " ".join(rng.choices(WORDS, k=rng.randint(1, 12)))
@@ -519,8 +531,17 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stack.stop()
     print("\n".join(report(workload.operations, invariants, seconds)))
-    print(f"\nserver log: {stack.log_path}")
-    return 0 if all(inv.held for inv in invariants) else 1
+    for error in workload.errors:
+        print(f"chaos itself failed: {error}")
+    if workload.errors or not all(inv.held for inv in invariants):
+        journal = log_dir / "journal.jsonl"
+        with journal.open("w") as out:
+            for op in workload.operations:
+                out.write(json.dumps(asdict(op), default=str) + "\n")
+        print(f"\nserver log: {stack.log_path}\njournal: {journal}")
+        return 1
+    shutil.rmtree(log_dir, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -43,6 +43,8 @@ class Exchange:
     """One HTTP request and its answer (reply headers with lower-case names)."""
 
     route: str
+    request: str  # method and path as sent
+    sent: dict[str, Any]  # the headers (but the token) and the body
     status: int
     headers: dict[str, str]
     reply: Any
@@ -198,6 +200,12 @@ def check(operations: list[Operation], table: Table, callers: dict[str, str]) ->
         _judge(op, table, index, callers, stored, rejected, uncertain, replays)
 
     refused = _writes_after_end(operations)
+    foreign = Invariant("another caller's session is not found (404)")
+    for op in operations:
+        if op.kind == "foreign":
+            foreign.case(
+                None if op.final.status in (404, 503) else f"op {op.id}: {op.final.status}"
+            )
     seqs = Invariant("seq 1..message_count, gap-free, one id guard each")
     versions = Invariant("versions 1..workflow_version, current workflow = last")
     changes = Invariant("each version's changes = the diff to the one before")
@@ -225,6 +233,7 @@ def check(operations: list[Operation], table: Table, callers: dict[str, str]) ->
         uncertain,
         replays,
         refused,
+        foreign,
         seqs,
         versions,
         changes,
