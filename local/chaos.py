@@ -58,7 +58,7 @@ MIX = {
     "append_id": 16, "append": 10, "replay": 2, "turn": 9, "put_if": 5, "put": 4,
     "merge_if": 4, "merge": 4, "json_patch": 3, "revert": 4, "patch_session": 4,
     "get_session": 6, "list_messages": 5, "get_workflow": 3, "list_versions": 3,
-    "get_version": 2, "diff": 2, "list_sessions": 3, "foreign": 1, "end": 1, "delete": 1,
+    "get_version": 2, "diff": 2, "list_sessions": 3, "foreign": 1, "end": 2, "delete": 0.5,
 }  # fmt: skip
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 WORDS = ["extract", "load", "batch", "orders", "nightly", "warehouse", "retry", "schema"]
@@ -141,8 +141,10 @@ class Slot:
 
 
 class Workload:
-    def __init__(self, port: int, args: argparse.Namespace) -> None:
+    def __init__(self, port: int, args: argparse.Namespace, dynamodb: Any) -> None:
         self.port = port
+        self.dynamodb = dynamodb
+        self.ended: checks.Table = {}  # items of each session read right after its end
         self.budget = args.requests
         self.sent = 0
         self.lock = threading.Lock()
@@ -382,11 +384,22 @@ class Workload:
             key = rng.choice(WORDS)
             body = {"title": f"chaos {op.id}", "metadata": {key: None if op.id % 3 else op.id}}
             answer = self.send(op, "PATCH", base, body)
-        elif kind in ("end", "delete"):
-            answer = self.send(
-                op, "POST" if kind == "end" else "DELETE", base + "/end" * (kind == "end")
-            )
-            if answer.status in (200, 204, 404, 409):
+        elif kind == "end":
+            answer = self.send(op, "POST", base + "/end")
+            if answer.status == 200:
+                # Read-only from now on: what it holds is final, whenever the cleanup comes.
+                items = checks.read_session(self.dynamodb, DEFAULT_TABLE_NAME, slot.session)
+                with self.lock:
+                    self.ended[slot.session] = items
+                if rng.random() < 0.5 and self.take():
+                    self.send(
+                        self.new_op("delete", slot.caller, slot.session, True), "DELETE", base
+                    )
+            if answer.status in (200, 404, 409):
+                self.replace(slot, rng)
+        elif kind == "delete":
+            answer = self.send(op, "DELETE", base, retry=True)
+            if answer.status in (204, 404):
                 self.replace(slot, rng)
         else:
             answer = self.read(op, kind, base, slot, rng)
@@ -511,7 +524,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     stack = start_stack(environment, log_dir)
     try:
-        workload = Workload(stack.port, args)
+        # The checker's own requests meet the faults too: it retries them generously.
+        config = Config(retries={"max_attempts": 30, "mode": "standard"})
+        client = local_client(f"http://127.0.0.1:{stack.dynamodb_port}", config)
+        workload = Workload(stack.port, args, client)
         started = time.monotonic()
         workload.setup(args.sessions, random.Random(args.seed))
         threads = [
@@ -523,11 +539,8 @@ def main(argv: list[str] | None = None) -> int:
         for thread in threads:
             thread.join()
         seconds = time.monotonic() - started
-        # The checker's own requests meet the faults too: it retries them generously.
-        config = Config(retries={"max_attempts": 30, "mode": "standard"})
-        client = local_client(f"http://127.0.0.1:{stack.dynamodb_port}", config)
         table = settle(client, workload.operations)
-        invariants = checks.check(workload.operations, table, workload.owners)
+        invariants = checks.check(workload.operations, table, workload.owners, workload.ended)
     finally:
         stack.stop()
     print("\n".join(report(workload.operations, invariants, seconds)))

@@ -97,6 +97,16 @@ class Invariant:
         return not self.breaches
 
 
+def read_session(client: Any, table_name: str, session_id: str) -> Items:
+    pages = client.get_paginator("query").paginate(
+        TableName=table_name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": session_id}},
+        ConsistentRead=True,
+    )
+    return {item["sk"]["S"]: item for page in pages for item in page["Items"]}
+
+
 def read_table(client: Any, table_name: str) -> Table:
     table: Table = defaultdict(dict)
     for page in client.get_paginator("scan").paginate(TableName=table_name, ConsistentRead=True):
@@ -168,11 +178,16 @@ def _may_be_gone(operations: list[Operation], table: Table, now: float) -> set[s
     return gone
 
 
-def check(operations: list[Operation], table: Table, callers: dict[str, str]) -> list[Invariant]:
-    """Every invariant of `make chaos`; `callers` maps each created session to its owner."""
+def check(
+    operations: list[Operation], table: Table, callers: dict[str, str], ended: Table
+) -> list[Invariant]:
+    """Every invariant of `make chaos`. `callers` maps each created session to its owner;
+    `ended` holds the items of sessions read right after their end, for those the cleanup
+    has deleted since: their writes are judged on what they held then."""
     exchanges = [e for op in operations for e in op.exchanges]
     gone_ok = _may_be_gone(operations, table, time.time())
-    index = _Index.of(table)
+    view = {**ended, **{sid: items for sid, items in table.items() if _live(items)}}
+    index = _Index.of(view)
 
     no_500 = Invariant("no 500: every request answered, no 5xx but 503")
     for e in exchanges:
@@ -194,10 +209,10 @@ def check(operations: list[Operation], table: Table, callers: dict[str, str]) ->
         if not op.write or op.session is None:
             continue
         if op.session in gone_ok and (
-            op.final.status == 404 or not _live(table.get(op.session, {}))
+            op.final.status == 404 or not _live(view.get(op.session, {}))
         ):
             continue
-        _judge(op, table, index, callers, stored, rejected, uncertain, replays)
+        _judge(op, view, index, callers, stored, rejected, uncertain, replays)
 
     refused = _writes_after_end(operations)
     foreign = Invariant("another caller's session is not found (404)")
@@ -209,7 +224,7 @@ def check(operations: list[Operation], table: Table, callers: dict[str, str]) ->
     seqs = Invariant("seq 1..message_count, gap-free, one id guard each")
     versions = Invariant("versions 1..workflow_version, current workflow = last")
     changes = Invariant("each version's changes = the diff to the one before")
-    for sid, items in table.items():
+    for sid, items in view.items():
         record = _live(items)
         if record is not None:
             _check_messages(sid, items, record, seqs)
