@@ -191,7 +191,7 @@ class Workload:
         retry: bool = False,
         rng: random.Random | None = None,
     ) -> Exchange:
-        """Send once, or with `retry` up to ATTEMPTS times while the answer is 503."""
+        """Send once, or with `retry` up to ATTEMPTS times while the answer is 503 or none."""
         route = route_of(method, path)
         all_headers = {"Authorization": f"Bearer {self.callers[op.caller]}", **(headers or {})}
         if body is not None:
@@ -203,10 +203,12 @@ class Workload:
         while True:
             exchange = self._once(route, method, path, data, all_headers)
             op.exchanges.append(exchange)
-            if not retry or exchange.status != 503 or len(op.exchanges) >= ATTEMPTS:
+            unsure = exchange.status in (503, checks.NO_ANSWER)
+            if not retry or not unsure or len(op.exchanges) >= ATTEMPTS:
                 return exchange
-            wait = float(exchange.headers.get("retry-after", "1") or 1)
-            time.sleep(min(wait, RETRY_CAP_S) * (rng or random).uniform(0.5, 1.0))
+            after = exchange.headers.get("retry-after", "1")
+            wait = min(float(after), RETRY_CAP_S) if after.isdigit() else RETRY_CAP_S
+            time.sleep(wait * (rng or random).uniform(0.5, 1.0))
 
     def _once(
         self, route: str, method: str, path: str, data: bytes | None, headers: dict[str, str]
