@@ -17,6 +17,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from local import ddb_limits
+from local.ddb_capacity import Capacity
 from local.ddb_conflicts import Conflicts
 from local.ddb_faults import FaultSpec
 from local.ddb_hooks import Hook, install
@@ -73,8 +75,9 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
 
 
 def strict_hooks(conflicts: Conflicts) -> list[Hook]:
-    """The checks of the strict stack, in the order DynamoDB makes them."""
-    return [conflicts.hook]
+    """The checks of the strict stack, in the order DynamoDB makes them: a request over a
+    limit is refused before it can conflict; capacity is counted on the final page."""
+    return [ddb_limits.hook, conflicts.hook, Capacity().hook]
 
 
 def install_strict(settings: StrictSettings, *, in_process: bool) -> Conflicts | None:

@@ -19,6 +19,7 @@ import pytest
 from moto import mock_aws
 
 from chat_sessions import config, service
+from local.ddb_hooks import install
 from local.ddb_strict import StrictSettings, install_strict
 from local.template import create_table
 
@@ -206,6 +207,7 @@ def api(aws_env: None) -> Iterator[Api]:
         create_table(boto3.client("dynamodb", region_name="us-east-1"), TABLE)
         yield Api()
     reset_caches()
+    install([])  # later tests that want stock moto get it
 
 
 @pytest.fixture
