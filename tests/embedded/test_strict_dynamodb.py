@@ -394,3 +394,38 @@ def test_no_ttl_sweep_when_its_interval_is_zero() -> None:
         client.put_item(TableName=table, Item={**key("old"), "ttl": {"N": "1700000000"}})
         time.sleep(0.5)
         assert client.scan(TableName=table)["Count"] == 1
+
+
+# --- limits and capacity, through the server ------------------------------------------
+
+
+def test_the_server_enforces_limits_and_counts_capacity(
+    slow_tx: EmbeddedDynamoDB, lenient: EmbeddedDynamoDB
+) -> None:
+    def batch_of_26(client: Any, table: str) -> Any:
+        requests = [{"PutRequest": {"Item": key(f"k{i}")}} for i in range(26)]
+        return client.batch_write_item(RequestItems={table: requests})
+
+    def units_of_a_3000_byte_put(client: Any, table: str) -> float:
+        answer = client.put_item(
+            TableName=table,
+            Item={**key("big"), "data": {"S": "x" * 3000}},
+            ReturnConsumedCapacity="TOTAL",
+        )
+        return float(answer["ConsumedCapacity"]["CapacityUnits"])
+
+    # The strict server refuses a BatchWriteItem of 26 requests as DynamoDB does, and
+    # counts a 3 KB write as 3 write units
+    client = client_for(slow_tx)
+    table = make_table(client)
+    with pytest.raises(ClientError) as raised:
+        batch_of_26(client, table)
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert client.scan(TableName=table)["Count"] == 0
+    assert units_of_a_3000_byte_put(client, table) == 3.0
+
+    # The lenient one takes the batch and reports moto's constant
+    client = client_for(lenient)
+    table = make_table(client)
+    batch_of_26(client, table)
+    assert units_of_a_3000_byte_put(client, table) == 1.0
