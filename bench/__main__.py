@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import bench_appends, bench_contention, bench_transactions
+from bench import bench_appends, bench_capacity, bench_contention, bench_transactions
 from local.dynamodb import start_dynamodb
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -47,6 +47,17 @@ def render(results: dict[str, Any]) -> str:
             f"layer, embedded DynamoDB): {con['stored']} stored in {con['seconds']} s, "
             f"{con['attempts_per_append']} write attempts per append.",
             "",
+            "What each operation costs in AWS, by DynamoDB's rules (strict embedded DynamoDB's "
+            "ConsumedCapacity; a session with 10 messages and a 1 KB workflow):",
+            "",
+            "| operation | requests | read units | write units | bytes sent |",
+            "|---|---|---|---|---|",
+            *(
+                f"| {name} | {c['requests']} | {c['read_units']} | {c['write_units']} "
+                f"| {c['bytes_sent']} |"
+                for name, c in results["capacity"].items()
+            ),
+            "",
         ]
     )
 
@@ -57,6 +68,8 @@ def main() -> None:
         transactions = bench_transactions.run(server.url)
     with start_dynamodb(port=0) as server:
         contention = bench_contention.run(server.url)
+    with start_dynamodb(port=0) as server:
+        capacity = bench_capacity.run(server.url)
     results = {
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit(),
@@ -64,6 +77,7 @@ def main() -> None:
         "transactions": transactions,
         "appends": bench_appends.run(),
         "contention": contention,
+        "capacity": capacity,
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -1,0 +1,115 @@
+"""What each write costs in AWS: requests, bytes written and DynamoDB capacity units by
+DynamoDB's own rules (1 KB write units, 4 KB read units, transactions twice, index writes
+included), read from the strict embedded DynamoDB's ConsumedCapacity, through the service
+layer. One session per operation, with 10 messages and a 1 KB workflow stored first."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from chat_sessions import config, messages, service, sessions, workflows
+from chat_sessions.models import CreateSessionIn, MessageIn, TurnIn
+from local.dynamodb import local_client
+from local.template import create_table
+
+TABLE = "CapacityBench"
+WORKFLOW = {
+    "name": "nightly-etl",
+    "steps": {f"s{i}": {"batch": i, "table": "orders"} for i in range(20)},
+}
+
+
+class Meter:
+    """Adds ReturnConsumedCapacity=INDEXES to every request and sums what comes back."""
+
+    def __init__(self, client: Any) -> None:
+        self.requests = 0
+        self.read_units = 0.0
+        self.write_units = 0.0
+        self.bytes_sent = 0
+        events = client.meta.events
+        events.register("provide-client-params.dynamodb", self._ask)
+        events.register("before-send.dynamodb", self._sent)
+        events.register("after-call.dynamodb", self._count)
+
+    def _ask(self, params: dict[str, Any], **_: Any) -> None:
+        params.setdefault("ReturnConsumedCapacity", "INDEXES")
+
+    def _sent(self, request: Any, **_: Any) -> None:
+        self.requests += 1
+        self.bytes_sent += len(request.body or b"")
+
+    def _count(self, parsed: dict[str, Any], **_: Any) -> None:
+        used = parsed.get("ConsumedCapacity") or []
+        for entry in used if isinstance(used, list) else [used]:
+            self.read_units += float(entry.get("ReadCapacityUnits", 0.0))
+            self.write_units += float(entry.get("WriteCapacityUnits", 0.0))
+
+    def measure(self, operation: Callable[[], object]) -> dict[str, float]:
+        before = (self.requests, self.read_units, self.write_units, self.bytes_sent)
+        operation()
+        return {
+            "requests": self.requests - before[0],
+            "read_units": round(self.read_units - before[1], 1),
+            "write_units": round(self.write_units - before[2], 1),
+            "bytes_sent": self.bytes_sent - before[3],
+        }
+
+
+def _session(with_workflow: bool) -> str:
+    session = sessions.create_session("bench", CreateSessionIn(metadata={"source": "web"}), None)
+    for i in range(10):
+        messages.append_message("bench", session.id, MessageIn(role="user", content=f"m{i}"))
+    if with_workflow:
+        workflows.put_workflow("bench", session.id, WORKFLOW, None, None, None)
+    return session.id
+
+
+def run(url: str) -> dict[str, dict[str, float]]:
+    os.environ.update(
+        AWS_ENDPOINT_URL_DYNAMODB=url,
+        TABLE_NAME=TABLE,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 - the embedded DynamoDB takes any
+    )
+    config.get_settings.cache_clear()
+    service.get_store.cache_clear()
+    create_table(local_client(url), TABLE)
+    meter = Meter(service.get_store().client)
+    text = "Change the load step's batch size to 500 and add a notification step."
+    changed = {**WORKFLOW, "steps": {**WORKFLOW["steps"], "s3": {"batch": 500}}}  # type: ignore[dict-item]
+    cases: dict[str, Callable[[str], object]] = {
+        "create (with a first message)": lambda _: sessions.create_session(
+            "bench", CreateSessionIn(initial_description=text), None
+        ),
+        "append": lambda sid: messages.append_message(
+            "bench", sid, MessageIn(role="user", content=text)
+        ),
+        "append with a client id": lambda sid: messages.append_message(
+            "bench", sid, MessageIn(role="user", content=text, id=str(uuid.uuid4()))
+        ),
+        "PUT workflow (1 KB)": lambda sid: workflows.put_workflow(
+            "bench", sid, changed, None, None, None
+        ),
+        "turn (2 messages + workflow)": lambda sid: workflows.take_turn(
+            "bench",
+            sid,
+            TurnIn(
+                messages=[
+                    MessageIn(role="user", content=text),
+                    MessageIn(role="assistant", content="Done: batch 500, notify added."),
+                ],
+                workflow=changed,
+            ),
+        ),
+        "GET session": lambda sid: sessions.get_session("bench", sid),
+    }
+    results = {}
+    for name, operation in cases.items():
+        sid = _session(with_workflow=True)
+        results[name] = meter.measure(lambda op=operation, sid=sid: op(sid))  # type: ignore[misc]
+    return results
