@@ -346,29 +346,32 @@ def _stored_as_answered(
 
 
 def _writes_after_end(operations: list[Operation]) -> Invariant:
-    """A write sent after its session's end (200) or delete (204) answered 409 or 404."""
+    """A write sent after its session's delete (204) answered 404; after its end (200), 409
+    or 404 (past the grace period), or a replay of an earlier write."""
     invariant = Invariant("writes after end/delete refused (409/404)")
-    closed: dict[str, tuple[float, str]] = {}
+    closed: dict[tuple[str, str], float] = {}  # (session, "end" or "delete") -> answered at
     for op in operations:
         for e in op.exchanges:
             if op.session and (op.kind, e.status) in (("end", 200), ("delete", 204)):
-                at = min(e.finished, closed.get(op.session, (e.finished, ""))[0])
-                closed[op.session] = (at, op.kind)
+                key = (op.session, op.kind)
+                closed[key] = min(e.finished, closed.get(key, e.finished))
     for op in operations:
-        if not op.write or op.session not in closed or op.kind == "delete":
+        if not op.write or op.session is None or op.kind == "delete":
             continue
-        at, how = closed[op.session]
-        allowed = {404} if how == "delete" else {404, 409}
+        deleted = closed.get((op.session, "delete"), float("inf"))
+        ended = closed.get((op.session, "end"), float("inf"))
         for e in op.exchanges:
-            if e.started <= at:
+            if e.started > deleted:
+                allowed, how = e.status == 404, "deleted"
+            elif e.started > ended:
+                replay = e.headers.get("idempotent-replayed") == "true" or (
+                    op.kind in ("append_id", "replay") and e.status == 200
+                )
+                allowed, how = e.status in (404, 409) or replay, "ended"
+            else:
                 continue
-            replay = e.headers.get("idempotent-replayed") == "true" or (
-                op.kind in ("append_id", "replay") and e.status == 200
-            )
             invariant.case(
-                None
-                if (e.status in allowed or (replay and how == "end"))
-                else f"op {op.id} {op.kind} on {how}ed {op.session}: {e.status}"
+                None if allowed else f"op {op.id} {op.kind} on {how} {op.session}: {e.status}"
             )
     return invariant
 
