@@ -79,3 +79,7 @@ class Unavailable(ServiceError):
     def __init__(self, message: str = "the service is busy; retry", retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class IdempotencyKeyReused(ServiceError):
+    status, code = 422, "idempotency_key_reused"

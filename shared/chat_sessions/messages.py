@@ -7,7 +7,12 @@ import uuid
 
 from chat_sessions import clock, cursor
 from chat_sessions.config import get_settings
-from chat_sessions.errors import BadRequest, LimitExceeded, SessionNotFound
+from chat_sessions.errors import (
+    BadRequest,
+    IdempotencyKeyReused,
+    LimitExceeded,
+    SessionNotFound,
+)
 from chat_sessions.limits import check_content_size, check_metadata_size
 from chat_sessions.models import MessageIn, MessageOut, MessagePage
 from chat_sessions.observability import metrics
@@ -40,6 +45,9 @@ def append_message(owner: str, session_id: str, body: MessageIn) -> tuple[Messag
     """Store a message; (message, True) when new, (first answer, False) for a replay."""
     settings = get_settings()
     message_id = body.id or str(uuid.uuid4())
+    # The body first: 413 outranks a replay, which outranks the session's state.
+    check_content_size(body.content)
+    check_metadata_size(body.metadata)
 
     def attempt() -> tuple[MessageOut, bool]:
         now = clock.now()
@@ -50,9 +58,7 @@ def append_message(owner: str, session_id: str, body: MessageIn) -> tuple[Messag
         if record is None or not is_visible(record, owner, now):
             raise SessionNotFound()
         if taken_seq is not None:
-            return replay(session_id, taken_seq), False
-        check_content_size(body.content)
-        check_metadata_size(body.metadata)
+            return replay(session_id, taken_seq, body), False
         require_active(record, now)
         if record.message_count + 1 > settings.max_messages_per_session:
             raise LimitExceeded(
@@ -76,17 +82,23 @@ def append_message(owner: str, session_id: str, body: MessageIn) -> tuple[Messag
             _, seq = get_store().get_session_and_message_id(session_id, message_id)
             if seq is None:  # pragma: no cover - the guard exists if the write said so
                 raise
-            return replay(session_id, seq), False
+            return replay(session_id, seq, body), False
         metrics.add_metric(name="MessagesAppended", unit="Count", value=1)
         return message_out(message), True
 
     return retry_conflicts(attempt)
 
 
-def replay(session_id: str, seq: int) -> MessageOut:
+def replay(session_id: str, seq: int, body: MessageIn) -> MessageOut:
+    """The first answer to a message id sent again: only for the same message."""
     stored = get_store().get_message(session_id, seq)
     if stored is None:  # pragma: no cover - written in the same transaction as its guard
         raise SessionNotFound()
+    if (stored.role, stored.content, stored.metadata) != (body.role, body.content, body.metadata):
+        raise IdempotencyKeyReused(
+            f"message id {stored.id} is already in this session with other role, content "
+            "or metadata; send a new id for a new message"
+        )
     return message_out(stored)
 
 

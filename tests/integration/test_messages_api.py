@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from tests.conftest import Api
 
@@ -26,7 +27,7 @@ def test_a_client_id_sent_again_returns_the_first_answer_and_stores_nothing(api:
     message_id = str(uuid.uuid4())
     first = api.append(session["id"], "once", id=message_id)
     items_before = api.items()
-    again = api.append(session["id"], "different text", id=message_id.upper())
+    again = api.append(session["id"], "once", id=message_id.upper())
     assert first.status == 201
     assert (again.status, again.body) == (200, first.body)
     assert api.items() == items_before
@@ -137,3 +138,38 @@ def test_a_client_message_id_must_be_a_canonical_uuid(api: Api) -> None:
     for form in (f"{{{message_id}}}", message_id.replace("-", ""), f"urn:uuid:{message_id}"):
         answer = api.append(sid, "x", id=form)
         assert (answer.status, answer.code) == (422, "validation_error"), form
+
+
+def test_a_client_id_sent_again_with_other_content_is_422_and_stores_nothing(api: Api) -> None:
+    # Given a message stored with a client-chosen id
+    session = api.create()
+    message_id = "6f1c9d8e-6a35-4c55-9a53-9e1d2c1b0a01"
+    first = api.append(session["id"], "the first text", id=message_id)
+    assert first.status == 201
+    before = api.items()
+
+    # When the same id comes again with other content, role or metadata
+    changed = [
+        {"content": "another text"},
+        {"content": "the first text", "role": "assistant"},
+        {"content": "the first text", "metadata": {"k": 1}},
+    ]
+    for change in changed:
+        answer = api.append(session["id"], **{"id": message_id, **change})
+
+        # Then the caller learns its message was not stored, and nothing was written
+        assert answer.status == 422, answer.body
+        assert answer.code == "idempotency_key_reused"
+    assert api.items() == before
+
+    # While the same message again replays the first answer
+    again = api.append(session["id"], "the first text", id=message_id)
+    assert (again.status, again.body) == (200, first.body)
+
+
+def test_an_oversized_message_with_a_taken_id_is_413(api: Api, settings: Any) -> None:
+    settings(MAX_MESSAGE_BYTES=10)
+    session = api.create()
+    message_id = "6f1c9d8e-6a35-4c55-9a53-9e1d2c1b0a02"
+    assert api.append(session["id"], "short", id=message_id).status == 201
+    assert api.append(session["id"], "x" * 11, id=message_id).status == 413
