@@ -159,8 +159,12 @@ class Workload:
         """Routes whose OpenAPI operation takes an Idempotency-Key: safe to retry after a 503."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         connection.request("GET", "/openapi.json")
-        document = json.loads(connection.getresponse().read())
+        answer = connection.getresponse()
+        raw = answer.read()
         connection.close()
+        if answer.status != 200:
+            raise RuntimeError(f"GET /openapi.json answered {answer.status}: {raw[:500]!r}")
+        document = json.loads(raw)
         return {
             f"{method.upper()} {path}"
             for path, item in document["paths"].items()
