@@ -449,6 +449,19 @@ def settle(client: Any, operations: list[Operation]) -> checks.Table:
         time.sleep(1.0)
 
 
+def unhandled_errors(log: str, operations: int) -> checks.Invariant:
+    """The service answers an unforeseen exception with 503: only its log line tells them apart."""
+    invariant = checks.Invariant("no unhandled error in the functions' logs", checked=operations)
+    for line in log.splitlines():
+        if '"message":"unhandled error"' in line:
+            name = re.search(r'"exception_name":"([^"]*)"', line)
+            where = re.search(r'"correlation_id":"([^"]*)"', line)
+            invariant.breaches.append(
+                f"{name.group(1) if name else '?'} (request {where.group(1) if where else '?'})"
+            )
+    return invariant
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
@@ -549,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
         invariants = checks.check(workload.operations, table, workload.owners, workload.ended)
     finally:
         stack.stop()
+    invariants.append(unhandled_errors(stack.log(), len(workload.operations)))
     print("\n".join(report(workload.operations, invariants, seconds)))
     for error in workload.errors:
         print(f"chaos itself failed: {error}")
