@@ -7,6 +7,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins many packages of its own: it lives in a virtual environment of its own.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 # sam build wants python3.11 on the PATH; the virtual environment's interpreter serves.
 export PATH := $(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
@@ -24,7 +28,7 @@ CHAOS_SESSIONS ?= 20
 CHAOS_CALLERS ?= 10
 CHAOS_SEED ?= 1
 
-.PHONY: help venv build test lint typecheck validate unit run invoke token bench chaos deploy openapi clean
+.PHONY: help venv build test lint typecheck validate checkov unit run invoke token bench chaos deploy openapi clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,7 +55,18 @@ typecheck: $(STAMP) ## mypy
 validate: $(STAMP) ## sam validate --lint
 	$(BIN)/sam validate --lint
 
-test: lint typecheck validate build ## lint, type checks, template checks and every test
+$(CHECKOV_STAMP):
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $(CHECKOV_STAMP)
+
+checkov: $(CHECKOV_STAMP) ## checkov on template.yaml: no failed check (skips carry their reason)
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation \
+		--file template.yaml --skip-download
+
+test: lint typecheck validate checkov build ## lint, type checks, template checks and every test
 	$(BIN)/python -m pytest
 
 openapi: $(STAMP) ## regenerate shared/chat_sessions/openapi.json
@@ -78,4 +93,4 @@ deploy: build ## sam deploy --config-env $(STACK) (needs AWS credentials)
 	$(BIN)/sam deploy --config-env $(STACK)
 
 clean: ## remove build output and the virtual environment
-	rm -rf .aws-sam $(VENV) .venv-lambda
+	rm -rf .aws-sam $(VENV) .venv-lambda $(CHECKOV_VENV)

@@ -22,6 +22,7 @@ from typing import Any
 from local.emulator import EmulatorError
 from local.lambda_limits import Limits, strict_from_env
 from local.lambda_spec import DEFAULT_TABLE_NAME, RuntimeSetupError, function_specs
+from local.run_secrets import with_run_secrets
 from local.runtime import LocalRuntime
 from local.runtime_env import RuntimeEnvError, ensure_runtime_env
 from local.server import BUILD_DIR, EXIT_SETUP, create_table
@@ -60,7 +61,8 @@ def run(function: str, event_path: Path, dynamodb_port: int, build_dir: Path) ->
         return EXIT_SETUP
     table_name = os.environ.get("TABLE_NAME") or DEFAULT_TABLE_NAME
     try:
-        specs = function_specs(build_dir, table_name=table_name)
+        # Secrets the stack generates at deploy (the cursor key) are new for each run.
+        specs = with_run_secrets(function_specs(build_dir, table_name=table_name))
         if function not in specs:
             known = ", ".join(sorted(specs))
             print(
