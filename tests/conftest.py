@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 TABLE = "ChatSessionsTest"
 _UNSET: Any = object()
+TEST_CURSOR_KEY = "test-cursor-key-" + "0123456789abcdef" * 2
 
 
 def load_function(name: str) -> ModuleType:
@@ -181,6 +182,7 @@ class Api:
 
 def reset_caches() -> None:
     config.get_settings.cache_clear()
+    config.cursor_key.cache_clear()
     service.get_store.cache_clear()
 
 
@@ -195,6 +197,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TABLE_NAME", TABLE)
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "ChatSessionsTest")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    # The stack generates its own at deploy and `make run` one per run; the tests use this one.
+    monkeypatch.setenv(config.CURSOR_KEY_ENV, TEST_CURSOR_KEY)
 
 
 @pytest.fixture

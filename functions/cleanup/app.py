@@ -8,7 +8,11 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat_sessions.cleanup import run_cleanup
+from chat_sessions.config import check_at_init
 from chat_sessions.observability import logger, metrics
+
+# Init: a setting out of its bounds stops the function here.
+check_at_init(needs_cursor_key=False)
 
 
 @logger.inject_lambda_context

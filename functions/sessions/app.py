@@ -10,6 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat_sessions import openapi, sessions
+from chat_sessions.config import check_at_init
 from chat_sessions.errors import BadRequest
 from chat_sessions.http import (
     build_app,
@@ -25,6 +26,8 @@ from chat_sessions.models import CreateSessionIn, PatchSessionIn
 from chat_sessions.observability import logger, metrics
 from chat_sessions.service import ensure_visible
 
+# Init: a setting out of its bounds or a missing cursor key stops the function here.
+check_at_init(needs_cursor_key=True)
 app = build_app()
 
 

@@ -1,9 +1,11 @@
-"""Opaque list cursors: `A-Z a-z 0-9 - _` only, bound to the list they were issued for.
+"""Opaque list cursors: `A-Z a-z 0-9 - _` only, authenticated, bound to the list they were
+issued for.
 
-A cursor is base64url(check + JSON position). The check is a hash over the list's scope
-and the position, so an altered cursor, or one from another list (another session, order,
-owner or filter), fails it and gets `400 bad_request`. The position is only a key inside
-the caller's own list, so the check guards integrity, not secrets.
+A cursor is base64url(tag + JSON position). The tag is HMAC-SHA256, keyed with the secret
+`CURSOR_KEY` (see config.cursor_key: generated at deploy, never in the repository), over the
+list's scope (the kind of list, its caller or session, its order and filters) and the
+position. Without the key nobody can make a tag that verifies, so a cursor altered in any
+way, made up, or issued for another list or caller gets `400 bad_request`.
 """
 
 from __future__ import annotations
@@ -14,33 +16,46 @@ import hashlib
 import hmac
 import json
 
+from chat_sessions.config import cursor_key
 from chat_sessions.errors import BadRequest
 
-_CHECK_BYTES = 12
+# 128 bits of HMAC-SHA256: truncation is allowed by RFC 2104 (at least half the output).
+_TAG_BYTES = 16
 _MAX_CURSOR_CHARS = 2048
 
 
-def _check(scope: str, payload: bytes) -> bytes:
-    return hashlib.sha256(scope.encode("utf-8") + b"\x00" + payload).digest()[:_CHECK_BYTES]
+def _tag(scope: str, payload: bytes) -> bytes:
+    # Length-prefixed scope: no scope/payload pair can be re-split into another one.
+    message = len(scope.encode("utf-8")).to_bytes(4, "big") + scope.encode("utf-8") + payload
+    return hmac.new(cursor_key(), message, hashlib.sha256).digest()[:_TAG_BYTES]
 
 
 def encode(scope: str, position: list[str]) -> str:
     payload = json.dumps(position, separators=(",", ":")).encode("utf-8")
-    raw = _check(scope, payload) + payload
+    raw = _tag(scope, payload) + payload
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def decode(scope: str, cursor: str, length: int) -> list[str]:
     """The position held by `cursor`, which must have been issued for `scope`."""
     bad = BadRequest("cursor is not valid for this list")
-    if len(cursor) > _MAX_CURSOR_CHARS or not cursor.isascii():
+    if (
+        not cursor
+        or len(cursor) > _MAX_CURSOR_CHARS
+        or not cursor.isascii()
+        or len(cursor) % 4 == 1
+        or not all(c.isalnum() or c in "-_" for c in cursor)
+    ):
         raise bad
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     except (binascii.Error, ValueError) as exc:
         raise bad from exc
-    check, payload = raw[:_CHECK_BYTES], raw[_CHECK_BYTES:]
-    if not hmac.compare_digest(check, _check(scope, payload)):
+    # Only the canonical spelling: base64 ignores stray low bits of the last character.
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != cursor:
+        raise bad
+    tag, payload = raw[:_TAG_BYTES], raw[_TAG_BYTES:]
+    if len(tag) != _TAG_BYTES or not hmac.compare_digest(tag, _tag(scope, payload)):
         raise bad
     try:
         position = json.loads(payload)
