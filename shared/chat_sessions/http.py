@@ -42,14 +42,36 @@ def error_response(error: ServiceError) -> Response[str]:
     return Response(error.status, JSON, jsonutil.dumps({"error": body}), headers)
 
 
+INTERNAL_ERROR_MESSAGE = (
+    "the request failed because of a defect in the service; it is logged under "
+    "details.request_id, and retrying will not help until it is fixed"
+)
+
+
 def build_app() -> APIGatewayHttpResolver:
     """A resolver whose every error answer is api.md's envelope; never a bare 500."""
     app = APIGatewayHttpResolver(serializer=jsonutil.dumps)
 
+    def internal_error(error: BaseException) -> Response[str]:
+        # A defect: logged with its stack, counted, answered 500 with the id to find it by.
+        # Never 503: a client would retry a defect forever.
+        logger.error("unhandled error", exc_info=error)
+        metrics.add_metric(name="InternalErrors", unit="Count", value=1)
+        context = app.lambda_context if hasattr(app, "lambda_context") else None
+        request_id = getattr(context, "aws_request_id", None)
+        return error_response(ServiceError(INTERNAL_ERROR_MESSAGE, {"request_id": request_id}))
+
     @app.exception_handler(ServiceError)  # type: ignore[untyped-decorator]
     def service_error(error: ServiceError) -> Response[str]:
-        if error.status >= 500:
-            logger.warning("unavailable", extra={"reason": error.message})
+        if isinstance(error, Unavailable):
+            # What DynamoDB said goes to the log only: the client is told when to retry.
+            cause = error.__cause__
+            logger.warning(
+                "unavailable",
+                extra={"reason": error.message, "cause": repr(cause)[:500] if cause else None},
+            )
+        elif error.status >= 500:
+            return internal_error(error)
         return error_response(error)
 
     @app.not_found
@@ -58,10 +80,7 @@ def build_app() -> APIGatewayHttpResolver:
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def unexpected(error: Exception) -> Response[str]:
-        # A bug or an outage we did not foresee: logged in full, answered as retryable.
-        logger.exception("unhandled error")
-        metrics.add_metric(name="UnhandledErrors", unit="Count", value=1)
-        return error_response(Unavailable("the request could not be completed; retry"))
+        return internal_error(error)
 
     return app
 
