@@ -53,6 +53,13 @@ def resources_of(kind: str) -> dict[str, Any]:
     return {n: r for n, r in load_template()["Resources"].items() if r["Type"] == kind}
 
 
+def test_the_owner_index_projects_keys_only() -> None:
+    props = load_template()["Resources"]["SessionsTable"]["Properties"]
+    index = next(i for i in props["GlobalSecondaryIndexes"] if i["IndexName"] == "by-owner")
+    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["owner", "updated_at"]
+
+
 def test_a_customer_managed_key_is_optional_and_used_everywhere_data_rests() -> None:
     template = load_template()
     assert template["Parameters"]["KmsKeyArn"]["Default"] == ""
