@@ -127,11 +127,14 @@ def loads(text: str) -> Any:
     return value
 
 
+_ENCODER = simplejson.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, use_decimal=True
+)
+
+
 def dumps(value: Any) -> str:
     """Compact JSON, non-ASCII kept as is: the form every size limit is measured in."""
-    text: str = simplejson.dumps(
-        value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, use_decimal=True
-    )
+    text: str = _ENCODER.encode(value)
     return text
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import jsonpatch
@@ -10,11 +11,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chat_sessions import jsonutil
 from chat_sessions.workflow_diff import (
+    DiffTooLarge,
     InvalidPatch,
     PatchFailed,
+    PatchTooDeep,
+    PatchTooLarge,
+    _Patcher,
+    bounded_change_lines,
     change_lines,
     diff,
+    diff_body,
     json_patch,
     limit_lines,
     merge_patch,
@@ -700,3 +708,106 @@ def test_property_limit_lines_fits_budget_and_keeps_a_prefix(
         assert result[-1] == f"… and {len(lines) - len(kept)} more changes"
     else:
         assert result in (lines, [])
+
+
+# ------------------------------------------------------- bounded patches, lines and diffs
+
+
+def test_json_patch_refuses_the_operation_that_passes_max_bytes_before_building_it() -> None:
+    # Given a document and copies of the whole document that double it each time
+    doc = {"a": "x" * 1000}
+    ops = [{"op": "copy", "from": "", "path": f"/c{i}"} for i in range(30)]
+
+    # When / Then the first copy past the limit is refused, naming it
+    with pytest.raises(PatchTooLarge, match=r"operation 3 \(copy\) at /c3 .* 10000 bytes"):
+        json_patch(doc, ops, max_bytes=10_000)
+
+
+def test_json_patch_refuses_nesting_past_max_levels() -> None:
+    # Given a 3-level value copied into its own deepest object
+    doc = {"d": {"n": {"n": {}}}}
+    ops = [{"op": "copy", "from": "/d", "path": "/d/n/n"}]
+
+    # When / Then 1 + 2 + 3 levels pass a limit of 5
+    with pytest.raises(PatchTooDeep, match="deeper than 5 levels"):
+        json_patch(doc, ops, max_levels=5)
+    assert json_patch(doc, ops, max_levels=6) == {"d": {"n": {"n": {"n": {"n": {}}}}}}
+
+
+@PROPERTY_SETTINGS
+@given(json_pairs())
+def test_property_the_tracked_size_is_the_exact_size(pair: tuple[Any, Any]) -> None:
+    # Given any patch turning a into b, with every kind of operation
+    a, b = pair
+    ops = diff(a, b)
+    if isinstance(b, dict) and b and not {"copied", "moved"} & b.keys():
+        key = "/" + sorted(b)[0].replace("~", "~0").replace("/", "~1")
+        ops += [
+            {"op": "copy", "from": key, "path": "/copied"},
+            {"op": "move", "from": "/copied", "path": "/moved"},
+            {"op": "remove", "path": "/moved"},
+        ]
+
+    # When applying it op by op
+    patcher = _Patcher(a, max_bytes=10**9, max_levels=None)
+    for index, op in enumerate(ops):
+        patcher.apply(index, op)
+
+        # Then the size tracked equals the size of the compact JSON after every op
+        assert patcher.size == jsonutil.size(patcher.doc)
+
+
+@pytest.mark.parametrize(
+    ("ops", "words"),
+    [
+        (
+            [{"op": "test", "path": "/a/0", "value": "b"}],
+            ["operation 0 (test) at /a/0", '"x"', '"b"'],
+        ),
+        ([{"op": "add", "path": "/a/5", "value": 1}], ["/a has 1 items", "index 5"]),
+        (
+            [{"op": "remove", "path": "/b/c/d"}],
+            ["operation 0 (remove) at /b/c/d", "/b does not exist"],
+        ),
+        ([{"op": "add", "path": "/n/x", "value": 1}], ["/n is a number"]),
+        ([{"op": "move", "from": "/a", "path": "/a/0"}], ["cannot be moved into itself"]),
+    ],
+)
+def test_json_patch_failures_say_which_operation_where_and_why(
+    ops: list[dict[str, Any]], words: list[str]
+) -> None:
+    with pytest.raises(PatchFailed) as failure:
+        json_patch({"a": ["x"], "n": 1}, ops)
+    message = str(failure.value)
+    for word in words:
+        assert word in message, message
+    assert "class" not in message and "Json" not in message
+
+
+@PROPERTY_SETTINGS
+@given(json_pairs(), st.integers(min_value=0, max_value=400))
+def test_property_bounded_change_lines_equal_limited_change_lines(
+    pair: tuple[Any, Any], max_bytes: int
+) -> None:
+    a, b = pair
+    assert bounded_change_lines(a, b, max_bytes) == limit_lines(change_lines(a, b), max_bytes)
+
+
+@PROPERTY_SETTINGS
+@given(json_pairs())
+def test_property_diff_body_is_the_json_of_the_diff(pair: tuple[Any, Any]) -> None:
+    a, b = pair
+    expected = {"from": 1, "to": 2, "patch": diff(a, b), "changes": change_lines(a, b)}
+    assert diff_body(a, b, 1, 2, 10**9) == jsonutil.dumps(expected)
+
+
+def test_diff_body_refuses_what_would_not_fit_escaped() -> None:
+    # Given documents whose diff holds characters that grow sixfold when escaped
+    a, b = {"s": "é" * 100}, {"s": "ü" * 100}
+    body = diff_body(a, b, 1, 2, 10**9)
+    escaped = len(json.dumps(body)) - 2
+
+    # When / Then a budget one short of the escaped size is refused
+    assert diff_body(a, b, 1, 2, escaped) == body
+    with pytest.raises(DiffTooLarge):
+        diff_body(a, b, 1, 2, escaped - 1)
