@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat_sessions import jsonutil
+from chat_sessions import jsonutil, workflow_diff
 from chat_sessions.config import get_settings
-from chat_sessions.errors import PayloadTooLarge
+from chat_sessions.errors import PayloadTooLarge, ValidationFailed
 
 
 def check_metadata_size(metadata: dict[str, Any]) -> None:
@@ -26,3 +26,14 @@ def check_workflow_size(workflow: dict[str, Any]) -> None:
     limit = get_settings().max_workflow_bytes
     if jsonutil.size(workflow) > limit:
         raise PayloadTooLarge(f"the workflow is over {limit} bytes")
+
+
+# A workflow sits one level inside a request body ({"workflow": ...}), whose limit is 32.
+MAX_WORKFLOW_LEVELS = jsonutil.MAX_DEPTH - 1
+
+
+def check_workflow_depth(workflow: Any) -> None:
+    """A workflow nests at most MAX_WORKFLOW_LEVELS containers deep (422 beyond)."""
+    if workflow_diff.levels(workflow) > MAX_WORKFLOW_LEVELS:
+        message = f"the workflow nests deeper than {MAX_WORKFLOW_LEVELS} levels"
+        raise ValidationFailed(message, [{"field": "", "message": message}])

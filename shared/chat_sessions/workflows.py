@@ -13,21 +13,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chat_sessions import clock, cursor, jsonutil, workflow_diff
+from chat_sessions import clock, cursor, workflow_diff
 from chat_sessions.config import get_settings
 from chat_sessions.errors import (
     BadRequest,
     LimitExceeded,
     NotFound,
     PatchFailed,
+    PayloadTooLarge,
     SessionNotFound,
     ValidationFailed,
     VersionConflict,
 )
-from chat_sessions.limits import check_content_size, check_metadata_size, check_workflow_size
+from chat_sessions.limits import (
+    MAX_WORKFLOW_LEVELS,
+    check_content_size,
+    check_metadata_size,
+    check_workflow_depth,
+    check_workflow_size,
+)
 from chat_sessions.messages import message_out
 from chat_sessions.models import (
-    DiffOut,
     MessageIn,
     MessageOut,
     TurnIn,
@@ -50,8 +56,13 @@ from chat_sessions.store import DuplicateMessageId
 
 # Change lines are capped so a version item stays far below DynamoDB's 400 KB limit.
 MAX_CHANGES_BYTES = 64 * 1024
+# A diff's body as Lambda carries it (escaped inside the function's JSON response): under
+# Lambda's 6 291 556-byte response limit (and 6 MB of 1 000 000 bytes), with room for the rest
+# of the response (status, headers).
+MAX_DIFF_ESCAPED = 6_000_000 - 4_000
 _VERSION_SK = re.compile(r"^WF#\d{10}$")
-_ETAG = re.compile(r"^W/")  # a weak tag counts the same
+# One entity-tag of If-Match: "<version>" or weak W/"<version>".
+_TAG = re.compile(r'(?:W/)?"([0-9]{1,12})"')
 
 Compute = Callable[[dict[str, Any] | None], dict[str, Any]]
 
@@ -97,15 +108,53 @@ def get_workflow(owner: str, session_id: str) -> WorkflowOut:
     )
 
 
-def if_match(header: str | None) -> Callable[[int], bool] | None:
-    """A precondition from If-Match: `*`, or a list of tags (`"3"`, `W/"3"`, `"3", "4"`)
-    that must hold the current version's tag; anything else matches nothing."""
+@dataclass(frozen=True)
+class Precondition:
+    """If-Match: `*` (tags None: any current version, none included) or the version tags of
+    which the current one must be one."""
+
+    tags: frozenset[str] | None
+
+    def __call__(self, current: int) -> bool:
+        return self.tags is None or str(current) in self.tags
+
+    def names_only(self, version: int) -> bool:
+        return self.tags == frozenset({str(version)})
+
+
+def if_match(header: str | None) -> Precondition | None:
+    """The precondition of an If-Match header: `*`, or a comma-separated list of `"<version>"`
+    or `W/"<version>"` tags (weak counts the same). Anything else is a 400."""
     if header is None:
         return None
     if header.strip() == "*":
-        return lambda _: True
-    tags = {_ETAG.sub("", tag.strip()) for tag in header.split(",")}
-    return lambda current: etag(current) in tags
+        return Precondition(None)
+    tags = set()
+    for part in header.split(","):
+        if not part.strip():
+            continue  # empty list elements are allowed and ignored (RFC 9110 5.6.1)
+        found = _TAG.fullmatch(part.strip())
+        if found is None:
+            break
+        tags.add(found.group(1))
+    else:
+        if tags:
+            return Precondition(frozenset(tags))
+    raise BadRequest(
+        'If-Match must be "*" or a comma-separated list of quoted versions such as "3" or W/"3"'
+    )
+
+
+def turn_precondition(body: TurnIn, header: Precondition | None) -> Precondition | None:
+    """A turn's precondition: If-Match and `expected_version` do the same; both given and
+    different is a 422."""
+    expected = body.expected_version
+    if expected is None:
+        return header
+    if header is not None and not header.names_only(expected):
+        message = "If-Match and expected_version name different versions"
+        raise ValidationFailed(message, [{"field": "expected_version", "message": message}])
+    return Precondition(frozenset({str(expected)}))
 
 
 @dataclass
@@ -136,9 +185,25 @@ def store_version(
         record, current = get_store().get_session_and_workflow(session_id)
         if record is None or not is_visible(record, owner, now):
             raise SessionNotFound()
+        # api.md's order: the workflow the request would produce is judged (422, 413) before
+        # the session's state (409) and version (412); a patch that cannot apply comes last.
+        before: dict[str, Any] | None = None
+        after: dict[str, Any] | None = None
+        failed: PatchFailed | None = None
+        if change is not None:
+            before = current.workflow if current is not None and record.workflow_version else None
+            try:
+                after = change.compute(before)
+            except PatchFailed as exc:
+                failed = exc
+            else:
+                check_workflow_depth(after)
+                check_workflow_size(after)
         require_active(record, now)
         if precondition is not None and not precondition(record.workflow_version):
             raise VersionConflict(record.workflow_version)
+        if failed is not None:
+            raise failed
         if record.message_count + len(messages) > settings.max_messages_per_session:
             raise LimitExceeded(
                 f"a session holds at most {settings.max_messages_per_session} messages"
@@ -160,14 +225,11 @@ def store_version(
         ]
         updated.message_count = record.message_count + len(messages)
         version = None
-        if change is not None:
+        if change is not None and after is not None:
             if record.workflow_version + 1 > settings.max_workflow_versions:
                 raise LimitExceeded(
                     f"a session holds at most {settings.max_workflow_versions} versions"
                 )
-            before = current.workflow if current is not None and record.workflow_version else None
-            after = change.compute(before)
-            check_workflow_size(after)
             changes = _change_lines(before, after, change.reverted_from)
             updated.workflow_version = record.workflow_version + 1
             version = VersionRecord(
@@ -208,10 +270,11 @@ def store_version(
 def _change_lines(
     before: dict[str, Any] | None, after: dict[str, Any], reverted_from: int | None
 ) -> list[str]:
-    lines = ["created workflow"] if before is None else workflow_diff.change_lines(before, after)
-    if reverted_from is not None:
-        lines = [f"reverted to version {reverted_from}", *lines]
-    return workflow_diff.limit_lines(lines, MAX_CHANGES_BYTES)
+    head = [] if reverted_from is None else [f"reverted to version {reverted_from}"]
+    budget = MAX_CHANGES_BYTES - sum(len(line.encode()) + 1 for line in head)
+    if before is None:
+        return [*head, "created workflow"]
+    return [*head, *workflow_diff.bounded_change_lines(before, after, budget)]
 
 
 def put_workflow(
@@ -227,6 +290,19 @@ def put_workflow(
     return _only_version(store_version(owner, session_id, change, precondition))
 
 
+JSON_PATCH = "application/json-patch+json"
+
+
+def check_patch(media: str, patch: Any) -> None:
+    """A malformed RFC 6902 patch is 422 whatever the session's state (checked before any
+    read of it)."""
+    if media == JSON_PATCH:
+        try:
+            workflow_diff.validate_ops(patch)
+        except workflow_diff.InvalidPatch as exc:
+            raise ValidationFailed(str(exc), [{"field": "", "message": str(exc)}]) from None
+
+
 def patch_workflow(
     owner: str,
     session_id: str,
@@ -235,17 +311,19 @@ def patch_workflow(
     note: str | None,
     precondition: Callable[[int], bool] | None,
 ) -> WorkflowVersionOut:
-    if media == "application/json-patch+json":
-        try:
-            # Checked before any read: a malformed patch is 422 whatever the session's state.
-            workflow_diff.validate_ops(patch)
-        except workflow_diff.InvalidPatch as exc:
-            raise ValidationFailed(str(exc), [{"field": "", "message": str(exc)}]) from None
+    check_patch(media, patch)
+    if media == JSON_PATCH:
 
         def compute(base: dict[str, Any] | None) -> dict[str, Any]:
+            limit = get_settings().max_workflow_bytes
             try:
-                result = workflow_diff.json_patch(base or {}, patch)
-            except workflow_diff.InvalidPatch as exc:
+                # Applied operation by operation, each refused before it passes a limit.
+                result = workflow_diff.json_patch(
+                    base or {}, patch, max_bytes=limit, max_levels=MAX_WORKFLOW_LEVELS
+                )
+            except workflow_diff.PatchTooLarge as exc:
+                raise PayloadTooLarge(str(exc)) from None
+            except (workflow_diff.InvalidPatch, workflow_diff.PatchTooDeep) as exc:
                 raise ValidationFailed(str(exc), [{"field": "", "message": str(exc)}]) from None
             except workflow_diff.PatchFailed as exc:
                 raise PatchFailed(str(exc)) from None
@@ -256,13 +334,18 @@ def patch_workflow(
                 owner, session_id, VersionChange("json_patch", compute, note), precondition
             )
         )
+    change = VersionChange("merge_patch", _merge_with(patch), note)
+    return _only_version(store_version(owner, session_id, change, precondition))
+
+
+def _merge_with(patch: Any) -> Compute:
+    """A merge patch's result (at most the base and the patch together: no bigger than what
+    the request brought); its size and depth are checked before anything else of the session."""
 
     def merge(base: dict[str, Any] | None) -> dict[str, Any]:
         return _must_be_object(workflow_diff.merge_patch(base or {}, patch))
 
-    return _only_version(
-        store_version(owner, session_id, VersionChange("merge_patch", merge, note), precondition)
-    )
+    return merge
 
 
 def _must_be_object(value: Any) -> dict[str, Any]:
@@ -271,7 +354,6 @@ def _must_be_object(value: Any) -> dict[str, Any]:
             "the patched workflow must be a JSON object",
             [{"field": "", "message": "the result is not an object"}],
         )
-    jsonutil.loads(jsonutil.dumps(value))  # the result obeys the same depth rules as a body
     return value
 
 
@@ -298,21 +380,19 @@ def _only_version(result: tuple[list[MessageOut], WorkflowVersionOut | None]) ->
     return version
 
 
-def take_turn(owner: str, session_id: str, body: TurnIn) -> TurnOut:
+def take_turn(
+    owner: str, session_id: str, body: TurnIn, precondition: Precondition | None = None
+) -> TurnOut:
+    """A turn; `precondition` is what turn_precondition made of If-Match and the body."""
     change = None
     if body.workflow is not None:
         workflow = body.workflow
         check_workflow_size(workflow)
         change = VersionChange("turn", lambda _: workflow, body.note)
     elif body.workflow_patch is not None:
-        patch = body.workflow_patch
-
-        def merge(base: dict[str, Any] | None) -> dict[str, Any]:
-            return _must_be_object(workflow_diff.merge_patch(base or {}, patch))
-
-        change = VersionChange("turn", merge, body.note)
-    expected = body.expected_version
-    precondition = None if expected is None else (lambda current: current == expected)
+        change = VersionChange("turn", _merge_with(body.workflow_patch), body.note)
+    if precondition is None:
+        precondition = turn_precondition(body, None)
     messages, version = store_version(owner, session_id, change, precondition, body.messages)
     return TurnOut(messages=messages, workflow_version=version)
 
@@ -339,14 +419,18 @@ def list_versions(owner: str, session_id: str, limit: int, after: str | None) ->
     return VersionPage(items=[version_out(r) for r in records], next_cursor=next_cursor)
 
 
-def diff(owner: str, session_id: str, start: int, end: int) -> DiffOut:
+def diff(owner: str, session_id: str, start: int, end: int) -> str:
+    """The diff's response body (compact JSON of DiffOut), or 409 when it cannot fit one
+    Lambda response."""
     load_visible(owner, session_id, clock.now())
     a, b = get_store().get_version(session_id, start), get_store().get_version(session_id, end)
     if a is None or b is None or a.workflow is None or b.workflow is None:
         raise NotFound(f"no version {start if a is None else end}")
-    return DiffOut(
-        **{"from": start},
-        to=end,
-        patch=workflow_diff.diff(a.workflow, b.workflow),
-        changes=workflow_diff.change_lines(a.workflow, b.workflow),
-    )
+    try:
+        return workflow_diff.diff_body(a.workflow, b.workflow, start, end, MAX_DIFF_ESCAPED)
+    except workflow_diff.DiffTooLarge:
+        base = f"/sessions/{session_id}/workflow/versions"
+        raise LimitExceeded(
+            f"the diff of versions {start} and {end} is too large for one response; "
+            f"fetch the two versions instead: GET {base}/{start} and GET {base}/{end}"
+        ) from None
