@@ -121,6 +121,8 @@ class _Sweep:
             next_step(found.status, found.expires_at, found.delete_after, self.now) != DELETE
         ):
             return True
+        if found.create_key is not None:
+            self.store.delete_create_key(found.create_key, session_id)
         self.keys.extend(keys)
         self.emptied.append(session_id)
         self.handled.add(session_id)

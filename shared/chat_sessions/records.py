@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,19 @@ WF_PREFIX = "WF#"
 WORKFLOW_SK = "WORKFLOW"  # the current workflow: read with the session in one request
 SEQ_WIDTH = 10
 DELETED = "deleted"  # a session being deleted: gone on every route, items going
+# An Idempotency-Key of POST /sessions belongs to the caller alone, so its record lives
+# outside every session: CREATE#<uuid5(caller, key)>, naming the session it created.
+CREATE_KEY_PREFIX = "CREATE#"
+CREATE_KEY_SK = "KEY"
+_CREATE_KEY_NAMESPACE = uuid.UUID("0b8f7d56-4a53-4c55-9e3e-5d1a0b7c9f21")
+
+
+def create_key_pk(owner: str, idempotency_key: str) -> str:
+    return CREATE_KEY_PREFIX + str(uuid.uuid5(_CREATE_KEY_NAMESPACE, f"{owner}\n{idempotency_key}"))
+
+
+def create_key_item(key_pk: str, session_id: str, ttl: int) -> dict[str, Any]:
+    return {"pk": s(key_pk), "sk": s(CREATE_KEY_SK), "session_id": s(session_id), "ttl": n(ttl)}
 
 
 def message_sk(seq: int) -> str:
@@ -71,6 +85,7 @@ class SessionRecord:
     revision: int
     ttl: int
     deadline_shard: str
+    create_key: str | None = None  # the pk of the Idempotency-Key record that created it
 
     @property
     def deadline(self) -> str:
@@ -97,6 +112,8 @@ class SessionRecord:
         }
         if self.status != DELETED:
             item["owner"] = s(self.owner)  # a deleted session leaves the by-owner index
+        if self.create_key is not None:
+            item["create_key"] = s(self.create_key)
         return item
 
     @classmethod
@@ -116,6 +133,7 @@ class SessionRecord:
             revision=read_n(item, "revision"),
             ttl=read_n(item, "ttl"),
             deadline_shard=read_s(item, "deadline_shard"),
+            create_key=read_opt_s(item, "create_key"),
         )
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import replace
+from datetime import datetime
 
-from chat_sessions import clock, cursor, expiry, workflows
+from chat_sessions import clock, cursor, expiry, records, workflows
 from chat_sessions.config import get_settings
-from chat_sessions.errors import BadRequest, Unavailable
+from chat_sessions.errors import BadRequest
 from chat_sessions.limits import check_content_size, check_metadata_size
 from chat_sessions.models import (
     CreateSessionIn,
@@ -30,22 +31,10 @@ from chat_sessions.service import (
     status_of,
     summary,
 )
-from chat_sessions.store import AlreadyExists, Conflict
+from chat_sessions.store import Conflict, KeyTaken
 
-# Derives a session id from (caller, Idempotency-Key): one conditional put both creates
-# the session and detects a retry, with no idempotency records to keep.
-IDEMPOTENCY_NAMESPACE = uuid.UUID("0b8f7d56-4a53-4c55-9e3e-5d1a0b7c9f21")
 DELETE_BUDGET_SECONDS = 5.0
-STATUS_FILTERS = {
-    None: ("delete_after > :now", {}),
-    "active": ("delete_after > :now AND #status = :active AND expires_at > :now", {":active"}),
-    "expired": (
-        "delete_after > :now AND "
-        "(#status = :expired OR (#status = :active AND expires_at <= :now))",
-        {":active", ":expired"},
-    ),
-    "ended": ("delete_after > :now AND #status = :ended", {":ended"}),
-}
+STATUS_FILTERS = (None, expiry.ACTIVE, expiry.EXPIRED, expiry.ENDED)
 
 
 def create_session(owner: str, body: CreateSessionIn, idempotency_key: str | None) -> SessionOut:
@@ -55,14 +44,19 @@ def create_session(owner: str, body: CreateSessionIn, idempotency_key: str | Non
     if has_first and description is not None:
         check_content_size(description)
     check_metadata_size(body.metadata)
-    session_id = (
-        str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{owner}\n{idempotency_key}"))
-        if idempotency_key is not None
-        else str(uuid.uuid4())
-    )
+    key_pk = records.create_key_pk(owner, idempotency_key) if idempotency_key else None
+
+    def replay(now: datetime) -> tuple[SessionOut | None, str | None]:
+        """The session the key created if it is still there; else the id it names (gone)."""
+        holder = get_store().create_key_holder(key_pk) if key_pk else None
+        existing = get_store().get_session(holder) if holder else None
+        if existing is not None and is_visible(existing, owner, now):
+            return get_session_record_view(existing), holder
+        return None, holder
 
     def attempt() -> SessionOut:
         now = clock.now()
+        session_id = str(uuid.uuid4())
         stamp = clock.to_text(now)
         expires = expiry.expires_at(now, now, settings)
         ttl = expiry.ttl(now, settings)
@@ -81,6 +75,7 @@ def create_session(owner: str, body: CreateSessionIn, idempotency_key: str | Non
             revision=1,
             ttl=ttl,
             deadline_shard=expiry.deadline_shard(session_id, settings.deadline_shards),
+            create_key=key_pk,
         )
         first = (
             MessageRecord(session_id, str(uuid.uuid4()), 1, "user", description, stamp, ttl)
@@ -88,24 +83,21 @@ def create_session(owner: str, body: CreateSessionIn, idempotency_key: str | Non
             else None
         )
         try:
+            # One request when the key is new; a key in use is looked up only then.
             get_store().create_session(record, first)
-        except AlreadyExists:
-            existing = get_store().get_session(session_id)
-            if existing is not None and is_visible(existing, owner, now):
-                return get_session_record_view(existing)
-            _purge_leftovers(session_id)
-            raise Conflict() from None  # the id is free again: try once more
+        except KeyTaken:
+            existing, holder = replay(now)
+            if existing is not None:
+                return existing
+            try:
+                get_store().create_session(record, first, replaces=holder)
+            except KeyTaken:
+                raise Conflict() from None  # a concurrent create with the key won: replay it
         metrics.add_metric(name="SessionsCreated", unit="Count", value=1)
         logger.info("session created", extra={"session_id": session_id})
         return session_view(record, now, None)
 
     return retry_conflicts(attempt)
-
-
-def _purge_leftovers(session_id: str) -> None:
-    """The id of an idempotent create is held by a session that is gone: clear it first."""
-    if not get_store().delete_session_items(session_id, time.monotonic() + DELETE_BUDGET_SECONDS):
-        raise Unavailable("an earlier session with this key is still being deleted; retry")
 
 
 def get_session_record_view(record: SessionRecord) -> SessionOut:
@@ -150,11 +142,16 @@ def list_sessions(owner: str, status: str | None, limit: int, after: str | None)
             "updated_at": s(updated_at),
         }
     now = clock.now()
-    expression, names = STATUS_FILTERS[status]
-    values = {":now": s(clock.to_text(now)), **{name: s(name[1:]) for name in names}}
-    records, last = get_store().list_sessions(owner, limit, start, expression, values)
+    # One index page of `limit` keys and one read of those sessions per request, whatever
+    # the filter keeps: a page may hold fewer items, and the cursor goes on from there.
+    found, last = get_store().list_sessions(owner, limit, start)
+    kept = [
+        record
+        for record in found
+        if is_visible(record, owner, now) and (status is None or status_of(record, now) == status)
+    ]
     next_cursor = cursor.encode(scope, [last["pk"]["S"], last["updated_at"]["S"]]) if last else None
-    return SessionPage(items=[summary(r, now) for r in records], next_cursor=next_cursor)
+    return SessionPage(items=[summary(r, now) for r in kept], next_cursor=next_cursor)
 
 
 def _check_timestamp(text: str) -> None:

@@ -50,13 +50,21 @@ LAST_WRITE = "last_write"
 class Deadlines:
     """A session's status and its two deadlines: what the cleanup decides on."""
 
-    __slots__ = ("delete_after", "expires_at", "session_id", "status")
+    __slots__ = ("create_key", "delete_after", "expires_at", "session_id", "status")
 
-    def __init__(self, session_id: str, status: str, expires_at: str, delete_after: str) -> None:
+    def __init__(
+        self,
+        session_id: str,
+        status: str,
+        expires_at: str,
+        delete_after: str,
+        create_key: str | None = None,
+    ) -> None:
         self.session_id = session_id
         self.status = status
         self.expires_at = expires_at
         self.delete_after = delete_after
+        self.create_key = create_key
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Deadlines:
@@ -85,9 +93,13 @@ class AlreadyExists(Exception):
     """The session item to be created exists already."""
 
 
+class KeyTaken(Exception):
+    """The create's Idempotency-Key names another session now: read it again."""
+
+
 def _unavailable(exc: Exception) -> Unavailable:
-    reason = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
-    return Unavailable(f"DynamoDB is busy ({reason}); retry")
+    # What DynamoDB said stays in the log (the handler logs the cause), out of the answer.
+    return Unavailable("the service is busy; retry after Retry-After seconds")
 
 
 class Store:
@@ -186,17 +198,23 @@ class Store:
             _backoff(attempt)
         raise Unavailable()
 
-    def create_session(self, session: SessionRecord, first: MessageRecord | None) -> None:
-        """Put a new session (and its first message) if its id is free; else AlreadyExists.
-        Conflict: another transaction held one of the items; nothing was written."""
+    def create_session(
+        self,
+        session: SessionRecord,
+        first: MessageRecord | None,
+        replaces: str | None = None,
+    ) -> None:
+        """Put a new session (and its first message, and the record of the Idempotency-Key
+        that creates it) if its id is free; else AlreadyExists. KeyTaken: the key's record
+        names a session other than `replaces` (None: the key must be new). Conflict: another
+        transaction held one of the items; nothing was written."""
         token = _token()
-        item = {**session.to_item(), LAST_WRITE: records.s(token)}
         put = {
-            "Item": item,
+            "Item": {**session.to_item(), LAST_WRITE: records.s(token)},
             "ConditionExpression": "attribute_not_exists(pk)",
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
-        if first is None:
+        if first is None and session.create_key is None:
             try:
                 self._call("put_item", **put)
             except ClientError as exc:
@@ -205,12 +223,54 @@ class Store:
                 if not _written_by(exc.response.get("Item"), token):
                     raise AlreadyExists() from exc
             return
-        reasons = self._transact([{"Put": put}, *self._message_puts([first])], token)
+        actions: list[dict[str, Any]] = [
+            {"Put": put},
+            *self._message_puts([first] if first else []),
+        ]
+        if session.create_key is not None:
+            key_item = records.create_key_item(session.create_key, session.id, session.ttl)
+            if replaces is None:
+                actions.append(
+                    {"Put": {"Item": key_item, "ConditionExpression": "attribute_not_exists(pk)"}}
+                )
+            else:
+                actions.append(
+                    {
+                        "Put": {
+                            "Item": key_item,
+                            "ConditionExpression": "session_id = :replaced",
+                            "ExpressionAttributeValues": {":replaced": records.s(replaces)},
+                        }
+                    }
+                )
+        reasons = self._transact(actions, token)
         if reasons is None or _written_by(reasons[0].get("Item"), token):
             return
         if _code(reasons[0]) == "ConditionalCheckFailed":
             raise AlreadyExists()
+        if session.create_key is not None and _code(reasons[-1]) == "ConditionalCheckFailed":
+            raise KeyTaken()
         raise Conflict()
+
+    def create_key_holder(self, key_pk: str) -> str | None:
+        """The id of the session an Idempotency-Key of POST /sessions created, if recorded."""
+        item = self._get(key_pk, records.CREATE_KEY_SK)
+        return records.read_s(item, "session_id") if item else None
+
+    def delete_create_key(self, key_pk: str, session_id: str) -> None:
+        """Forget an Idempotency-Key record with the session it created (and only then)."""
+        try:
+            self._call(
+                "delete_item",
+                Key={"pk": records.s(key_pk), "sk": records.s(records.CREATE_KEY_SK)},
+                ConditionExpression="session_id = :sid",
+                ExpressionAttributeValues={":sid": records.s(session_id)},
+            )
+        except Conflict:
+            pass  # a create is taking the key over: it no longer names this session
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def write_session(
         self,
@@ -305,27 +365,42 @@ class Store:
         return None
 
     def list_sessions(
-        self,
-        owner: str,
-        limit: int,
-        start: dict[str, Any] | None,
-        filter_expression: str,
-        values: dict[str, Any],
+        self, owner: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[SessionRecord], dict[str, Any] | None]:
-        items, last = self._query_pages(
-            limit,
-            start,
-            IndexName=BY_OWNER,
-            KeyConditionExpression="#owner = :owner",
-            FilterExpression=filter_expression,
-            ExpressionAttributeNames={
-                "#owner": "owner",
-                **({"#status": "status"} if "#status" in filter_expression else {}),
-            },
-            ExpressionAttributeValues={":owner": records.s(owner), **values},
-            ScanIndexForward=False,
-        )
-        return [SessionRecord.from_item(i) for i in items], last
+        """The caller's sessions, most recently updated first: one page of at most `limit`
+        keys from the keys-only owner index, and those session items in one BatchGetItem
+        (a session deleted meanwhile is left out). The index key to go on from, or None."""
+        kwargs: dict[str, Any] = {
+            "IndexName": BY_OWNER,
+            "KeyConditionExpression": "#owner = :owner",
+            "ExpressionAttributeNames": {"#owner": "owner"},
+            "ExpressionAttributeValues": {":owner": records.s(owner)},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        answer = self._call("query", **kwargs)
+        ids = [item["pk"]["S"] for item in answer.get("Items", [])]
+        found = self._batch_get_sessions(ids)
+        return [found[i] for i in ids if i in found], answer.get("LastEvaluatedKey")
+
+    def _batch_get_sessions(self, session_ids: list[str]) -> dict[str, SessionRecord]:
+        """Session items by id (at most 100), read consistently; missing ones left out."""
+        if not session_ids:
+            return {}
+        keys = [{"pk": records.s(i), "sk": records.s(records.SESSION_SK)} for i in session_ids]
+        request: dict[str, Any] = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
+        found: dict[str, SessionRecord] = {}
+        for attempt in range(8):
+            answer = self._request("batch_get_item", RequestItems=request)
+            for item in answer.get("Responses", {}).get(self.table_name, []):
+                found[item["pk"]["S"]] = SessionRecord.from_item(item)
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+            _backoff(attempt)
+        raise Unavailable()
 
     # --- messages -------------------------------------------------------------------
 
@@ -388,41 +463,59 @@ class Store:
     # --- deletion -------------------------------------------------------------------
 
     def delete_session_items(self, session_id: str, deadline: float) -> bool:
-        """Delete every item under the session's key, the session item last.
+        """Delete every item of the session, the session item last.
 
         Stops at `deadline` (a time.monotonic() value); True when nothing is left.
         """
         found, rest = self.session_keys_and_deadlines(session_id)
+        if found is None:
+            return True
         if not self.delete_items(rest, deadline):
             return False
+        if found.create_key is not None:
+            self.delete_create_key(found.create_key, session_id)
         session_key = {"pk": records.s(session_id), "sk": records.s(records.SESSION_SK)}
-        return self.delete_items([session_key] if found else [], deadline)
+        return self.delete_items([session_key], deadline)
 
     def session_keys_and_deadlines(
         self, session_id: str
     ) -> tuple[Deadlines | None, list[dict[str, Any]]]:
-        """Every item under the session, read consistently: the session item's deadlines (None
-        when it is gone) and the keys of all its other items."""
-        deadlines: Deadlines | None = None
-        keys: list[dict[str, Any]] = []
+        """The session item's deadlines (None when it is gone) and the keys of its other items.
+
+        Message and version keys follow from the session's counters (seq and versions run
+        1..n without gaps); only the message-id guards, a few dozen bytes each, are read."""
+        guards: list[dict[str, Any]] = []
         last: dict[str, Any] | None = None
         while True:
-            items, last = self._query_pages(
+            page, last = self._query_pages(
                 _KEYS_PAGE,
                 last,
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": records.s(session_id)},
-                ProjectionExpression="pk, sk, #status, expires_at, delete_after",
-                ExpressionAttributeNames={"#status": "status"},
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :guard)",
+                ExpressionAttributeValues={
+                    ":pk": records.s(session_id),
+                    ":guard": records.s(records.MSGID_PREFIX),
+                },
+                ProjectionExpression="pk, sk",
                 ConsistentRead=True,
             )
-            for item in items:
-                if item["sk"]["S"] == records.SESSION_SK:
-                    deadlines = Deadlines.from_item(item)
-                else:
-                    keys.append({"pk": item["pk"], "sk": item["sk"]})
+            guards.extend({"pk": g["pk"], "sk": g["sk"]} for g in page)
             if not last:
-                return deadlines, keys
+                break
+        # Read last: a write that landed meanwhile shows in the deadlines the caller checks.
+        item = self._get(session_id, records.SESSION_SK)
+        if item is None:
+            return None, []
+        record = SessionRecord.from_item(item)
+        deadlines = Deadlines(
+            session_id, record.status, record.expires_at, record.delete_after, record.create_key
+        )
+        sort_keys = [
+            *(records.message_sk(seq) for seq in range(1, record.message_count + 1)),
+            *(records.version_sk(v) for v in range(1, record.workflow_version + 1)),
+            *([records.WORKFLOW_SK] if record.workflow_version else []),
+        ]
+        keys = [{"pk": records.s(session_id), "sk": records.s(sk)} for sk in sort_keys]
+        return deadlines, keys + guards
 
     def delete_items(self, keys: list[dict[str, Any]], deadline: float) -> bool:
         """BatchWriteItem, 25 keys a request, unprocessed ones retried with backoff until
@@ -438,6 +531,8 @@ class Store:
                     answer = self.client.batch_write_item(RequestItems={self.table_name: pending})
                 except ClientError as exc:
                     code = exc.response["Error"]["Code"]
+                    if code == "InternalServerError":
+                        raise _unavailable(exc) from exc  # botocore retried it already
                     if code not in _THROTTLES and code not in _HELD:
                         raise
                     answer = {"UnprocessedItems": {self.table_name: pending}}
