@@ -116,6 +116,8 @@ class Answer:
     headers: dict[str, str]
     body: Any
     text: str = ""
+    # The size of the handler's response as the Lambda runtime writes it (6 MB at most).
+    lambda_bytes: int = 0
 
     @property
     def code(self) -> str | None:
@@ -149,7 +151,8 @@ class Api:
             text = base64.b64decode(text).decode()
         body = json.loads(text) if text else None
         headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
-        return Answer(result["statusCode"], headers, body, text)
+        size = len(json.dumps(result, ensure_ascii=False).encode("utf-8"))
+        return Answer(result["statusCode"], headers, body, text, size)
 
     def create(self, sub: str = "alice", **body: Any) -> dict[str, Any]:
         answer = self.call(

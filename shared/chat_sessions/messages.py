@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from chat_sessions import clock, cursor
+from chat_sessions import clock, cursor, paging
 from chat_sessions.config import get_settings
 from chat_sessions.errors import (
     BadRequest,
@@ -16,7 +16,7 @@ from chat_sessions.errors import (
 from chat_sessions.limits import check_content_size, check_metadata_size
 from chat_sessions.models import MessageIn, MessageOut, MessagePage
 from chat_sessions.observability import metrics
-from chat_sessions.records import MessageRecord
+from chat_sessions.records import MessageRecord, message_sk
 from chat_sessions.service import (
     accepted_write,
     get_store,
@@ -112,13 +112,18 @@ def list_messages(
 ) -> MessagePage:
     now = clock.now()
     load_visible(owner, session_id, now)
-    scope = f"messages|{session_id}|{order}|{after_seq}"
+    scope = f"messages|{owner}|{session_id}|{order}|{after_seq}"
     start = None
     if after is not None:
         (sk,) = cursor.decode(scope, after, 1)
         if not _MESSAGE_SK.match(sk):
             raise BadRequest("cursor is not valid for this list")
         start = {"pk": {"S": session_id}, "sk": {"S": sk}}
-    records, last = get_store().list_messages(session_id, limit, order == "asc", after_seq, start)
-    next_cursor = cursor.encode(scope, [last["sk"]["S"]]) if last else None
-    return MessagePage(items=[message_out(r) for r in records], next_cursor=next_cursor)
+    found, last = get_store().list_messages(session_id, limit, order == "asc", after_seq, start)
+    items, position = paging.cut(
+        [message_out(r) for r in found],
+        last["sk"]["S"] if last else None,
+        lambda message: message_sk(message.seq),
+    )
+    next_cursor = cursor.encode(scope, [position]) if position else None
+    return MessagePage(items=items, next_cursor=next_cursor)

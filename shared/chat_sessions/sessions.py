@@ -7,7 +7,7 @@ import uuid
 from dataclasses import replace
 from datetime import datetime
 
-from chat_sessions import clock, cursor, expiry, records, workflows
+from chat_sessions import clock, cursor, expiry, paging, records, workflows
 from chat_sessions.config import get_settings
 from chat_sessions.errors import BadRequest
 from chat_sessions.limits import check_content_size, check_metadata_size
@@ -146,12 +146,18 @@ def list_sessions(owner: str, status: str | None, limit: int, after: str | None)
     # the filter keeps: a page may hold fewer items, and the cursor goes on from there.
     found, last = get_store().list_sessions(owner, limit, start)
     kept = [
-        record
-        for record in found
+        (summary(record, now), position)
+        for record, position in found
         if is_visible(record, owner, now) and (status is None or status_of(record, now) == status)
     ]
-    next_cursor = cursor.encode(scope, [last["pk"]["S"], last["updated_at"]["S"]]) if last else None
-    return SessionPage(items=[summary(r, now) for r in kept], next_cursor=next_cursor)
+    positions = {item.id: position for item, position in kept}
+    items, position = paging.cut(
+        [item for item, _ in kept],
+        f"{last['pk']['S']}|{last['updated_at']['S']}" if last else None,
+        lambda item: f"{item.id}|{positions[item.id]}",
+    )
+    next_cursor = cursor.encode(scope, position.split("|")) if position else None
+    return SessionPage(items=items, next_cursor=next_cursor)
 
 
 def _check_timestamp(text: str) -> None:

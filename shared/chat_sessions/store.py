@@ -366,10 +366,11 @@ class Store:
 
     def list_sessions(
         self, owner: str, limit: int, start: dict[str, Any] | None
-    ) -> tuple[list[SessionRecord], dict[str, Any] | None]:
+    ) -> tuple[list[tuple[SessionRecord, str]], dict[str, Any] | None]:
         """The caller's sessions, most recently updated first: one page of at most `limit`
         keys from the keys-only owner index, and those session items in one BatchGetItem
-        (a session deleted meanwhile is left out). The index key to go on from, or None."""
+        (a session deleted meanwhile is left out), each with the `updated_at` the index
+        holds for it (its position). The index key to go on from, or None."""
         kwargs: dict[str, Any] = {
             "IndexName": BY_OWNER,
             "KeyConditionExpression": "#owner = :owner",
@@ -381,9 +382,10 @@ class Store:
         if start:
             kwargs["ExclusiveStartKey"] = start
         answer = self._call("query", **kwargs)
-        ids = [item["pk"]["S"] for item in answer.get("Items", [])]
-        found = self._batch_get_sessions(ids)
-        return [found[i] for i in ids if i in found], answer.get("LastEvaluatedKey")
+        keys = [(item["pk"]["S"], item["updated_at"]["S"]) for item in answer.get("Items", [])]
+        found = self._batch_get_sessions([sid for sid, _ in keys])
+        page = [(found[sid], position) for sid, position in keys if sid in found]
+        return page, answer.get("LastEvaluatedKey")
 
     def _batch_get_sessions(self, session_ids: list[str]) -> dict[str, SessionRecord]:
         """Session items by id (at most 100), read consistently; missing ones left out."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chat_sessions import clock, cursor, workflow_diff
+from chat_sessions import clock, cursor, paging, records, workflow_diff
 from chat_sessions.config import get_settings
 from chat_sessions.errors import (
     BadRequest,
@@ -407,16 +407,21 @@ def get_version(owner: str, session_id: str, version: int) -> WorkflowVersionOut
 
 def list_versions(owner: str, session_id: str, limit: int, after: str | None) -> VersionPage:
     load_visible(owner, session_id, clock.now())
-    scope = f"versions|{session_id}"
+    scope = f"versions|{owner}|{session_id}"
     start = None
     if after is not None:
         (sk,) = cursor.decode(scope, after, 1)
         if not _VERSION_SK.match(sk):
             raise BadRequest("cursor is not valid for this list")
         start = {"pk": {"S": session_id}, "sk": {"S": sk}}
-    records, last = get_store().list_versions(session_id, limit, start)
-    next_cursor = cursor.encode(scope, [last["sk"]["S"]]) if last else None
-    return VersionPage(items=[version_out(r) for r in records], next_cursor=next_cursor)
+    found, last = get_store().list_versions(session_id, limit, start)
+    items, position = paging.cut(
+        [version_out(r) for r in found],
+        last["sk"]["S"] if last else None,
+        lambda version: records.version_sk(version.version),
+    )
+    next_cursor = cursor.encode(scope, [position]) if position else None
+    return VersionPage(items=items, next_cursor=next_cursor)
 
 
 def diff(owner: str, session_id: str, start: int, end: int) -> str:
