@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from chat_sessions import jsonutil
+from chat_sessions import deadline, jsonutil
 from chat_sessions.errors import (
     BadRequest,
     NotFound,
@@ -51,6 +51,13 @@ INTERNAL_ERROR_MESSAGE = (
 def build_app() -> APIGatewayHttpResolver:
     """A resolver whose every error answer is api.md's envelope; never a bare 500."""
     app = APIGatewayHttpResolver(serializer=jsonutil.dumps)
+
+    def request_deadline(app: APIGatewayHttpResolver, next_middleware: Any) -> Any:
+        remaining = getattr(app.lambda_context, "get_remaining_time_in_millis", None)
+        with deadline.request(remaining() if callable(remaining) else None):
+            return next_middleware(app)
+
+    app.use(middlewares=[request_deadline])
 
     def internal_error(error: BaseException) -> Response[str]:
         # A defect: logged with its stack, counted, answered 500 with the id to find it by.

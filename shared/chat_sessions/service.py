@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
-from chat_sessions import clock, expiry
+from chat_sessions import clock, deadline, expiry
 from chat_sessions.config import Settings, get_settings
 from chat_sessions.errors import SessionNotActive, SessionNotFound, Unavailable
 from chat_sessions.models import SessionOut, SessionSummary
@@ -98,11 +98,13 @@ def retry_conflicts(operation: Callable[[], T]) -> T:
         try:
             return operation()
         except Conflict:
-            if time.monotonic() - started > get_settings().write_retry_seconds:
-                raise Unavailable("too many concurrent writers on this session; retry") from None
             # Exponential backoff with full jitter, then a fresh read: the window grows 4x
             # with each loss (measured best for 200 simultaneous writers: about 5 attempts
             # each), so contenders spread out and most attempts succeed.
             window = min(BACKOFF_CAP, BACKOFF_FIRST * BACKOFF_GROWTH**attempt)
-            time.sleep(random.uniform(0, window))
+            pause = random.uniform(0, window)
+            over_budget = time.monotonic() + pause - started > get_settings().write_retry_seconds
+            if over_budget or not deadline.allows(pause):
+                raise Unavailable("too many concurrent writers on this session; retry") from None
+            time.sleep(pause)
             attempt += 1

@@ -17,7 +17,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chat_sessions import records
+from chat_sessions import deadline, records
 from chat_sessions.errors import Unavailable
 from chat_sessions.records import CurrentWorkflow, MessageRecord, SessionRecord, VersionRecord
 
@@ -42,6 +42,10 @@ _PAGE_BYTES = 4 * 1024 * 1024  # one Query returns at most 1 MB: pages stay unde
 # Another transaction holds the item (DynamoDB answers a plain write so, and a repeat of a
 # token whose first request is still running): the write did not happen; retry it.
 _HELD = {"TransactionConflictException", "TransactionInProgressException"}
+# Short timeouts, so that a stalled DynamoDB costs a request at most _CALL_SECONDS a call,
+# and no call starts that could outlast the request's deadline.
+_CONNECT_SECONDS, _READ_SECONDS, _ATTEMPTS = 1.0, 3.0, 2
+_CALL_SECONDS = _ATTEMPTS * (_CONNECT_SECONDS + _READ_SECONDS) + 1.0
 # Which write last replaced the session item: a retry whose condition fails on an item that
 # carries its own token learns that its first attempt was applied (its reply was lost).
 LAST_WRITE = "last_write"
@@ -112,11 +116,11 @@ class Store:
         # Created on first use: importing or constructing never opens a connection.
         if self._client is None:
             config = Config(
-                retries={"mode": "standard", "total_max_attempts": 4},
+                retries={"mode": "standard", "total_max_attempts": _ATTEMPTS},
                 max_pool_connections=50,
                 # botocore's 60 s defaults would outlast the function's own timeout.
-                connect_timeout=2,
-                read_timeout=10,
+                connect_timeout=_CONNECT_SECONDS,
+                read_timeout=_READ_SECONDS,
             )
             self._client = boto3.client("dynamodb", config=config)
         return self._client
@@ -128,7 +132,10 @@ class Store:
     def _request(self, operation: str, **kwargs: Any) -> Any:
         """One request; throttling past botocore's retries and connection failures become
         Unavailable (503), a write into an item another transaction holds becomes Conflict,
-        other ClientErrors are left to the caller."""
+        other ClientErrors are left to the caller. A call that could outlast the request's
+        deadline is not made: Unavailable."""
+        if not deadline.allows(_CALL_SECONDS):
+            raise Unavailable("the request ran out of time; retry")
         try:
             return getattr(self.client, operation)(**kwargs)
         except ClientError as exc:
