@@ -13,7 +13,7 @@ from typing import Any
 from chat_sessions import config, messages, service, sessions, workflows
 from chat_sessions.models import CreateSessionIn, MessageIn, TurnIn
 from local.dynamodb import local_client
-from local.template import create_table
+from local.template import create_table, table_definition
 
 TABLE = "CapacityBench"
 WORKFLOW = {
@@ -59,8 +59,9 @@ class Meter:
         }
 
 
-def _session(with_workflow: bool) -> str:
-    session = sessions.create_session("bench", CreateSessionIn(metadata={"source": "web"}), None)
+def _session(with_workflow: bool, metadata: dict[str, Any] | None = None) -> str:
+    body = CreateSessionIn(metadata=metadata or {"source": "web"})
+    session = sessions.create_session("bench", body, None)
     for i in range(10):
         messages.append_message("bench", session.id, MessageIn(role="user", content=f"m{i}"))
     if with_workflow:
@@ -68,18 +69,32 @@ def _session(with_workflow: bool) -> str:
     return session.id
 
 
+def _use_table(url: str, name: str, owner_index_all: bool = False) -> Meter:
+    """Point the service at a new table: the template's, or with the owner index projecting
+    every attribute (the design before the index was made keys-only)."""
+    os.environ["TABLE_NAME"] = name
+    config.get_settings.cache_clear()
+    service.get_store.cache_clear()
+    client = local_client(url)
+    if owner_index_all:
+        definition = table_definition(name)
+        for index in definition["GlobalSecondaryIndexes"]:
+            if index["IndexName"] == "by-owner":
+                index["Projection"] = {"ProjectionType": "ALL"}
+        client.create_table(**definition)
+    else:
+        create_table(client, name)
+    return Meter(service.get_store().client)
+
+
 def run(url: str) -> dict[str, dict[str, float]]:
     os.environ.update(
         AWS_ENDPOINT_URL_DYNAMODB=url,
-        TABLE_NAME=TABLE,
         AWS_DEFAULT_REGION="us-east-1",
         AWS_ACCESS_KEY_ID="bench",
         AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 - the embedded DynamoDB takes any
     )
-    config.get_settings.cache_clear()
-    service.get_store.cache_clear()
-    create_table(local_client(url), TABLE)
-    meter = Meter(service.get_store().client)
+    meter = _use_table(url, TABLE)
     text = "Change the load step's batch size to 500 and add a notification step."
     changed = {**WORKFLOW, "steps": {**WORKFLOW["steps"], "s3": {"batch": 500}}}  # type: ignore[dict-item]
     cases: dict[str, Callable[[str], object]] = {
@@ -112,4 +127,12 @@ def run(url: str) -> dict[str, dict[str, float]]:
     for name, operation in cases.items():
         sid = _session(with_workflow=True)
         results[name] = meter.measure(lambda op=operation, sid=sid: op(sid))  # type: ignore[misc]
+    # An append's index cost, with 8 KB of session metadata, under both index designs.
+    metadata = {"notes": "x" * 8100}
+    for label, projection_all in (("keys only", False), ("ALL, before", True)):
+        meter = _use_table(url, f"{TABLE}{int(projection_all)}", owner_index_all=projection_all)
+        sid = _session(with_workflow=False, metadata=metadata)
+        results[f"append, 8 KB metadata, owner index {label}"] = meter.measure(
+            lambda sid=sid: cases["append"](sid)  # type: ignore[misc]
+        )
     return results

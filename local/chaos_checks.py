@@ -238,8 +238,15 @@ def check(
     orphans = Invariant("no orphan item (no session item, ttl not passed)")
     now = time.time()
     for sid, items in table.items():
-        if SESSION_SK in items or not SESSION_KEY.fullmatch(sid):
-            continue  # a session's own items, or a record kept outside every session
+        if SESSION_SK in items:
+            continue
+        if not SESSION_KEY.fullmatch(sid):
+            # A record kept outside every session (a create's Idempotency-Key) names its own.
+            items = {
+                sk: item
+                for sk, item in items.items()
+                if SESSION_SK not in table.get(item.get("session_id", {}).get("S", ""), {})
+            }
         live = [sk for sk, item in items.items() if int(item.get("ttl", {"N": "0"})["N"]) > now]
         orphans.case(None if (not live) else f"{sid}: {live[:8]}")
     return [
