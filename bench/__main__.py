@@ -10,7 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import bench_appends, bench_capacity, bench_contention, bench_transactions
+from bench import (
+    bench_appends,
+    bench_capacity,
+    bench_cold_start,
+    bench_contention,
+    bench_own_code,
+    bench_transactions,
+)
 from local.dynamodb import start_dynamodb
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -58,6 +65,10 @@ def render(results: dict[str, Any]) -> str:
                 for name, c in results["capacity"].items()
             ),
             "",
+            *bench_cold_start.render_rows(results["cold_start"]),
+            "",
+            *bench_own_code.render_rows(results["own_code"]),
+            "",
         ]
     )
 
@@ -70,6 +81,9 @@ def main() -> None:
         contention = bench_contention.run(server.url)
     with start_dynamodb(port=0) as server:
         capacity = bench_capacity.run(server.url)
+    with start_dynamodb(port=0) as server:
+        own_code = bench_own_code.run(server.url)
+    cold_start = bench_cold_start.run()
     results = {
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit(),
@@ -78,6 +92,8 @@ def main() -> None:
         "appends": bench_appends.run(),
         "contention": contention,
         "capacity": capacity,
+        "cold_start": cold_start,
+        "own_code": own_code,
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
