@@ -11,11 +11,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chat_sessions import openapi, sessions
 from chat_sessions.config import check_at_init
-from chat_sessions.errors import BadRequest
 from chat_sessions.http import (
     build_app,
     caller,
-    header,
+    idempotency_key,
     json_response,
     list_limit,
     parse_body,
@@ -34,9 +33,7 @@ app = build_app()
 @app.post("/sessions")
 def create_session() -> Response[str]:
     owner = caller(app)
-    key = header(app, "idempotency-key")
-    if key is not None and not 1 <= len(key) <= 128:
-        raise BadRequest("Idempotency-Key must be 1 to 128 characters")
+    key = idempotency_key(app)
     body = parse_body(app, CreateSessionIn)
     session = sessions.create_session(owner, body, key)
     return json_response(201, session, {"Location": f"/sessions/{session.id}"})

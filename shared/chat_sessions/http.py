@@ -27,7 +27,12 @@ from chat_sessions.models import canonical_uuid
 from chat_sessions.observability import logger, metrics
 
 M = TypeVar("M", bound=BaseModel)
-_DIGITS = re.compile(r"^[0-9]{1,12}$")  # ASCII digits only: int() would take "+1", " 1", "1_0"
+# ASCII digits only, matched whole: int() would take "+1", " 1", "1_0", and `$` a final "\n".
+_DIGITS = re.compile(r"[0-9]{1,12}")
+QUERY_INT_MAX = 999_999_999_999
+# api.md: 1..128 visible ASCII characters, `!` to `~`.
+IDEMPOTENCY_KEY_PATTERN = "^[!-~]{1,128}$"
+_IDEMPOTENCY_KEY = re.compile("[!-~]{1,128}")
 JSON = "application/json"
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 20, 100
 
@@ -48,9 +53,19 @@ INTERNAL_ERROR_MESSAGE = (
 )
 
 
+class _Resolver(APIGatewayHttpResolver):
+    """Routes matched to the end of the path: the stock `^...$` also matches before a final
+    newline, so `/sessions/<id>%0A` would reach the session `<id>`."""
+
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = "^{}\\Z") -> re.Pattern[str]:
+        pattern: re.Pattern[str] = APIGatewayHttpResolver._compile_regex(rule, base_regex)
+        return pattern
+
+
 def build_app() -> APIGatewayHttpResolver:
     """A resolver whose every error answer is api.md's envelope; never a bare 500."""
-    app = APIGatewayHttpResolver(serializer=jsonutil.dumps)
+    app = _Resolver(serializer=jsonutil.dumps)
 
     def request_deadline(app: APIGatewayHttpResolver, next_middleware: Any) -> Any:
         remaining = getattr(app.lambda_context, "get_remaining_time_in_millis", None)
@@ -119,6 +134,14 @@ def header(app: APIGatewayHttpResolver, name: str) -> str | None:
     return headers.get(name.lower())
 
 
+def idempotency_key(app: APIGatewayHttpResolver) -> str | None:
+    """The Idempotency-Key header; 400 unless 1..128 visible ASCII characters."""
+    key = header(app, "idempotency-key")
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise BadRequest("Idempotency-Key must be 1 to 128 visible ASCII characters (! to ~)")
+    return key
+
+
 def media_type(app: APIGatewayHttpResolver) -> str:
     return (header(app, "content-type") or "").split(";", 1)[0].strip().lower()
 
@@ -145,15 +168,23 @@ def json_value(app: APIGatewayHttpResolver, media_types: tuple[str, ...] = (JSON
         raise ValidationFailed(str(exc), [{"field": "", "message": str(exc)}]) from None
 
 
+# A 422 lists at most this many fields: 100 000 unknown members must not make an answer
+# bigger than Lambda's response limit.
+MAX_DETAILS = 20
+
+
 def validate(model: type[M], value: Any) -> M:
     try:
         return model.model_validate(value)
     except PydanticValidationError as exc:
         details = [
-            {"field": ".".join(str(p) for p in error["loc"]), "message": error["msg"]}
-            for error in exc.errors(include_url=False)
+            {"field": ".".join(str(p) for p in error["loc"])[:200], "message": error["msg"]}
+            for error in exc.errors(include_url=False, include_input=False)[:MAX_DETAILS]
         ]
-        raise ValidationFailed("the body does not match the schema", details) from None
+        message = "the body does not match the schema"
+        if exc.error_count() > MAX_DETAILS:
+            message += f" in {exc.error_count()} places; the first {MAX_DETAILS} are listed"
+        raise ValidationFailed(message, details) from None
 
 
 @contextmanager
@@ -189,7 +220,7 @@ def query_int(
     text = query(app, name)
     if text is None:
         return default
-    if not _DIGITS.match(text):
+    if not _DIGITS.fullmatch(text):
         raise BadRequest(f"{name} must be an integer")
     value = int(text)
     if value < low or (high is not None and value > high):

@@ -44,7 +44,10 @@ def _check_number(text: str) -> None:
         raise UnacceptableJSON(f"number with more than {MAX_DIGITS} significant digits")
     magnitude = abs(Decimal(text))
     if magnitude and not _SMALLEST <= magnitude < _TOO_LARGE:
-        raise UnacceptableJSON(f"number out of DynamoDB's range: {text[:40]}")
+        raise UnacceptableJSON(
+            f"number out of the range that can be stored (0, or a magnitude from 1E-130 to "
+            f"under 1E+126): {text[:40]}"
+        )
 
 
 def _parse_int(text: str) -> int:

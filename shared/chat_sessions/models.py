@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     WithJsonSchema,
@@ -18,19 +20,43 @@ TITLE_MAX = 200
 TURN_MAX_MESSAGES = 10
 
 
+# Whitespace, spelled out so that the service and the document's pattern (read by ECMA, Python
+# and Rust regex engines alike) agree: Python's str.isspace() set and ECMAScript's \s together.
+WHITESPACE = (
+    "\t\n\u000b\u000c\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+TEXT_PATTERN = f"[^{WHITESPACE}]"
+_TEXT = re.compile(TEXT_PATTERN)
+
+
 def _has_text(value: str) -> str:
-    if not value.strip():
+    if not _TEXT.search(value):
         raise ValueError("must contain at least one non-whitespace character")
     return value
 
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+UUID_PATTERN = "^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+_UUID = re.compile("[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
 def canonical_uuid(value: str) -> str | None:
     """The lower-case form of a UUID written 8-4-4-4-12; None for anything else (uuid.UUID
-    alone would also take braces, urn:uuid: and unhyphenated forms)."""
-    return value.lower() if _UUID.match(value) else None
+    alone would also take braces, urn:uuid: and unhyphenated forms; `$` a final newline)."""
+    return value.lower() if _UUID.fullmatch(value) else None
+
+
+def _integral(value: Any) -> Any:
+    """JSON Schema counts 1828.0 and 1.828e3 as integers: so does the service (the codec
+    reads them as Decimal). 1828.5 stays a Decimal, which strict int refuses."""
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+# A version number as the path and the body take it: up to 10 digits.
+VERSION_MAX = 9_999_999_999
+Integer = Annotated[int, BeforeValidator(_integral)]
 
 
 def _uuid_text(value: str) -> str:
@@ -41,17 +67,34 @@ def _uuid_text(value: str) -> str:
 
 
 Content = Annotated[
-    str, AfterValidator(_has_text), WithJsonSchema({"type": "string", "pattern": "\\S"})
+    str,
+    AfterValidator(_has_text),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": TEXT_PATTERN,
+            "description": "At least one character that is not whitespace.",
+        }
+    ),
 ]
 UuidText = Annotated[
-    str, AfterValidator(_uuid_text), WithJsonSchema({"type": "string", "format": "uuid"})
+    str,
+    AfterValidator(_uuid_text),
+    WithJsonSchema({"type": "string", "format": "uuid", "pattern": UUID_PATTERN}),
 ]
 Role = Literal["user", "assistant", "system"]
-JsonObject = dict[str, Any]
+# Any JSON object, its values as components/schemas/JsonValue says (numbers only where
+# DynamoDB can store them): openapi.py puts that reference where this marker stands.
+JSON_VALUE_MARKER = "x-json-value"
+JsonObject = Annotated[
+    dict[str, Any],
+    WithJsonSchema({"type": "object", "additionalProperties": {JSON_VALUE_MARKER: True}}),
+]
 
 
 class RequestBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # Schemas are built on first use: an init builds none, a request only its own.
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 class CreateSessionIn(RequestBody):
@@ -79,7 +122,7 @@ class MessageIn(RequestBody):
 
 
 class ResponseBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class SessionSummary(ResponseBody):
@@ -119,17 +162,23 @@ class MessagePage(ResponseBody):
 
 
 class ErrorDetail(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     code: str
     message: str
     details: Any = None
 
 
 class ErrorOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     error: ErrorDetail
 
 
 class GatewayErrorOut(BaseModel):
     """The body API Gateway itself answers with (401 from the authorizer, 404, 429)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     message: str
 
@@ -145,8 +194,16 @@ class WorkflowPutIn(RequestBody):
 
 
 class RevertIn(RequestBody):
-    version: int = Field(ge=1)
+    version: Integer = Field(ge=1, le=VERSION_MAX)
     note: Note = None
+
+
+# Spelled out: pydantic writes `ge`/`le` as such for a validated int inside a union.
+ExpectedVersion = Annotated[
+    Integer,
+    Field(ge=0, le=VERSION_MAX),
+    WithJsonSchema({"type": "integer", "minimum": 0, "maximum": VERSION_MAX}),
+]
 
 
 class TurnIn(RequestBody):
@@ -154,7 +211,7 @@ class TurnIn(RequestBody):
     workflow: JsonObject | None = None
     workflow_patch: JsonObject | None = Field(None, description="An RFC 7396 merge patch.")
     note: Note = None
-    expected_version: int | None = Field(None, ge=0, description="0 = no workflow yet.")
+    expected_version: ExpectedVersion | None = Field(None, description="0 = no workflow yet.")
 
     @model_validator(mode="after")
     def one_workflow_change(self) -> TurnIn:
@@ -194,7 +251,7 @@ class DiffOut(ResponseBody):
     patch: list[JsonObject]
     changes: list[str]
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class TurnOut(ResponseBody):

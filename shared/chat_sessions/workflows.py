@@ -63,6 +63,7 @@ MAX_DIFF_ESCAPED = 6_000_000 - 4_000
 _VERSION_SK = re.compile(r"^WF#\d{10}$")
 # One entity-tag of If-Match: "<version>" or weak W/"<version>".
 _TAG = re.compile(r'(?:W/)?"([0-9]{1,12})"')
+_OWS = " \t"  # HTTP's optional whitespace (RFC 9110 5.6.3), nothing more
 
 Compute = Callable[[dict[str, Any] | None], dict[str, Any]]
 
@@ -127,13 +128,13 @@ def if_match(header: str | None) -> Precondition | None:
     or `W/"<version>"` tags (weak counts the same). Anything else is a 400."""
     if header is None:
         return None
-    if header.strip() == "*":
+    if header.strip(_OWS) == "*":
         return Precondition(None)
     tags = set()
     for part in header.split(","):
-        if not part.strip():
+        if not part.strip(_OWS):
             continue  # empty list elements are allowed and ignored (RFC 9110 5.6.1)
-        found = _TAG.fullmatch(part.strip())
+        found = _TAG.fullmatch(part.strip(_OWS))
         if found is None:
             break
         tags.add(found.group(1))

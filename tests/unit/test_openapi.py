@@ -41,6 +41,10 @@ def test_path_parameters_are_typed() -> None:
     operation = document["paths"]["/sessions/{session_id}/workflow/versions/{version}"]["get"]
     schemas = {p["name"]: p["schema"] for p in operation["parameters"]}
     assert schemas == {
-        "session_id": {"type": "string", "format": "uuid"},
-        "version": {"type": "integer", "minimum": 1},
+        "session_id": {
+            "type": "string",
+            "format": "uuid",
+            "pattern": "^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$",
+        },
+        "version": {"type": "integer", "minimum": 1, "maximum": 9_999_999_999},
     }
