@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from local.dynamodb import local_client
-from local.runtime import free_port
+from local.processes import free_port
 from local.token import make_token
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import os
 import re
 import signal
 import socket
@@ -29,6 +28,7 @@ from typing import IO
 
 from local import lambda_limits
 from local.lambda_spec import FunctionSpec
+from local.processes import free_port, session_members, signal_group
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 ERROR_KEYS = frozenset({"errorType", "errorMessage", "stackTrace", "requestId", "cause"})
@@ -83,12 +83,6 @@ _INIT_REPORT = re.compile(r"\(rapid\) INIT REPORT\(durationMs: ([0-9.]+)\)")
 _RTDONE = re.compile(r"\(rapid\) INVOKE RTDONE\(.*duration: ([0-9.]+)ms\)")
 _RESET = re.compile(r"\(rapid\) Reset initiated: ")
 _BOOKKEEPING = re.compile(r"^(START|END|REPORT) RequestId: |\(rapid\) ")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _error_type(status: int, payload: bytes) -> str | None:
@@ -214,7 +208,7 @@ class Emulator:
         if process is None:
             return
         session = process.pid  # start_new_session: the emulator leads its session
-        _signal_group(process.pid, signal.SIGTERM)
+        signal_group(process.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout)
         deadline = time.monotonic() + timeout
@@ -363,25 +357,3 @@ class Emulator:
                     break
                 self._changed.wait(remaining)
             self._current = None
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def session_members(session: int) -> list[int]:
-    """Live processes of a session (the emulator puts its runtime in a group of its own)."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # Fields after the command name, which may itself hold spaces and parentheses.
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[3]) == session and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members

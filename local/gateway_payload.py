@@ -19,8 +19,7 @@ from typing import Any
 from local import jwt_auth
 from local.emulator import InvokeResult
 from local.lambda_limits import REQUEST_TOO_LARGE
-from local.lambda_spec import ACCOUNT_ID
-from local.template import Route
+from local.template import ACCOUNT_ID, Route
 
 API_ID = "local"
 # API Gateway HTTP API passes these bodies as text; every other type (a missing one, form

@@ -8,7 +8,6 @@ Timeout, environment) against the `sam build` output, with the intrinsics resolv
 from __future__ import annotations
 
 import os
-import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -17,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from local import template as tpl
+from local.template import REGION, Resolver, TemplateError
 
-REGION = "us-east-1"
-ACCOUNT_ID = "123456789012"
 DEFAULT_TABLE_NAME = "ChatSessions"
 # Settings of api.md that `make run`'s environment overrides (only where the template sets them).
 OVERRIDABLE = frozenset(
@@ -51,92 +49,6 @@ class FunctionSpec:
     environment: Mapping[str, str]
 
 
-class Resolver:
-    """Resolves the intrinsics that appear in function properties, as `sam local` would."""
-
-    def __init__(self, template: Mapping[str, Any], table_name: str) -> None:
-        self.conditions: Mapping[str, Any] = template.get("Conditions") or {}
-        self.parameters = {
-            name: str(spec.get("Default", ""))
-            for name, spec in (template.get("Parameters") or {}).items()
-        }
-        self.table_name = table_name
-        self.pseudo = {
-            "AWS::Region": REGION,
-            "AWS::AccountId": ACCOUNT_ID,
-            "AWS::Partition": "aws",
-            "AWS::StackName": "local",
-            "AWS::URLSuffix": "amazonaws.com",
-        }
-
-    def ref(self, name: str) -> str:
-        if name == tpl.TABLE_RESOURCE:
-            return self.table_name
-        if name in self.parameters:
-            return self.parameters[name]
-        return self.pseudo.get(name, name)
-
-    def get_att(self, resource: str, attribute: str) -> str:
-        if resource == tpl.TABLE_RESOURCE and attribute == "Arn":
-            return f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{self.table_name}"
-        return f"{resource}.{attribute}"
-
-    def sub(self, text: str, variables: Mapping[str, Any]) -> str:
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name in variables:
-                return self.value(variables[name])
-            if "." in name:
-                return self.get_att(*name.split(".", 1))
-            return self.ref(name)
-
-        return re.sub(r"\$\{([^}!][^}]*)\}", replace, text)
-
-    def value(self, value: Any) -> str:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, str | int | float):
-            return str(value)
-        if isinstance(value, dict) and len(value) == 1:
-            ((key, arg),) = value.items()
-            if key == "Ref":
-                return self.ref(str(arg))
-            if key == "Fn::GetAtt":
-                parts = arg if isinstance(arg, list) else str(arg).split(".", 1)
-                return self.get_att(str(parts[0]), str(parts[1]))
-            if key == "Fn::Sub":
-                if isinstance(arg, list):
-                    return self.sub(str(arg[0]), arg[1] if len(arg) > 1 else {})
-                return self.sub(str(arg), {})
-            if key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2:
-                return str(arg[0]).join(self.value(item) for item in arg[1])
-            if key == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
-                return self.value(arg[1] if self.condition(str(arg[0])) else arg[2])
-        # Like `sam local`: an intrinsic it cannot resolve becomes an empty string.
-        return ""
-
-    def condition(self, name: str) -> bool:
-        """A named condition of the template, evaluated with the parameters' defaults."""
-        if name not in self.conditions:
-            raise RuntimeSetupError(f"the template has no condition {name!r}")
-        return self.truth(self.conditions[name])
-
-    def truth(self, node: Any) -> bool:
-        if isinstance(node, dict) and len(node) == 1:
-            ((key, arg),) = node.items()
-            if key == "Fn::Equals" and isinstance(arg, list) and len(arg) == 2:
-                return self.value(arg[0]) == self.value(arg[1])
-            if key == "Fn::Not" and isinstance(arg, list) and len(arg) == 1:
-                return not self.truth(arg[0])
-            if key == "Fn::And" and isinstance(arg, list):
-                return all(self.truth(item) for item in arg)
-            if key == "Fn::Or" and isinstance(arg, list):
-                return any(self.truth(item) for item in arg)
-            if key == "Condition":
-                return self.condition(str(arg))
-        raise RuntimeSetupError(f"cannot evaluate the condition {node!r}")
-
-
 def overridable(name: str) -> bool:
     """Whether `make run`'s environment may set this function variable (api.md's settings)."""
     return name in OVERRIDABLE or name.startswith(OVERRIDABLE_PREFIXES)
@@ -159,6 +71,13 @@ def function_specs(
     build_dir = build_dir.resolve()  # the emulators run elsewhere: paths must be absolute
     template = tpl.load_template(template_path)
     resolver = Resolver(template, table_name)
+
+    def value(node: Any) -> str:
+        try:
+            return resolver.value(node)
+        except TemplateError as error:
+            raise RuntimeSetupError(str(error)) from error
+
     defaults = (template.get("Globals") or {}).get("Function") or {}
     specs: dict[str, FunctionSpec] = {}
     missing: list[str] = []
@@ -170,7 +89,7 @@ def function_specs(
         variables: dict[str, str] = {}
         for source in (defaults, props):
             declared = ((source.get("Environment") or {}).get("Variables")) or {}
-            variables.update({key: resolver.value(val) for key, val in declared.items()})
+            variables.update({key: value(val) for key, val in declared.items()})
         for key in variables:
             if overridable(key) and key in environ:
                 variables[key] = environ[key]
@@ -200,8 +119,8 @@ def function_specs(
             layer_dirs=tuple(layers),
             handler=handler,
             runtime=str(prop("Runtime", "python3.11")),
-            memory_mb=int(float(resolver.value(prop("MemorySize", 128)))),
-            timeout_s=int(float(resolver.value(prop("Timeout", 3)))),
+            memory_mb=int(float(value(prop("MemorySize", 128)))),
+            timeout_s=int(float(value(prop("Timeout", 3)))),
             environment=variables,
         )
     if missing:

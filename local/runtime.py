@@ -24,38 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from local import lambda_limits
-from local.emulator import Emulator, EmulatorError, InvokeResult, LogSink, free_port
+from local.emulator import Emulator, EmulatorError, InvokeResult, LogSink
 from local.lambda_limits import Limits
-from local.lambda_spec import (
-    ACCOUNT_ID,
-    DEFAULT_TABLE_NAME,
-    REGION,
-    FunctionSpec,
-    Resolver,
-    RuntimeSetupError,
-    emulator_environment,
-    function_specs,
-    overridable,
-)
-
-# What other modules and the tests import from here, wherever it now lives.
-__all__ = [
-    "ACCOUNT_ID",
-    "DEFAULT_TABLE_NAME",
-    "REGION",
-    "EmulatorError",
-    "FunctionPool",
-    "FunctionSpec",
-    "InvokeResult",
-    "Limits",
-    "LocalRuntime",
-    "Resolver",
-    "RuntimeSetupError",
-    "emulator_binary",
-    "free_port",
-    "function_specs",
-    "overridable",
-]
+from local.lambda_spec import FunctionSpec, RuntimeSetupError, emulator_environment
 
 
 def emulator_binary() -> Path:

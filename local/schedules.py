@@ -14,15 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from local import template as tpl
-from local.runtime import (
-    ACCOUNT_ID,
-    DEFAULT_TABLE_NAME,
-    REGION,
-    EmulatorError,
-    InvokeResult,
-    Resolver,
-    RuntimeSetupError,
-)
+from local.emulator import EmulatorError, InvokeResult
+from local.lambda_spec import DEFAULT_TABLE_NAME
+from local.template import ACCOUNT_ID, REGION, Resolver, TemplateError
 
 LOG = logging.getLogger("local.server")
 INTERVAL_ENV = "SESSION_CLEANUP_INTERVAL_MINUTES"
@@ -41,7 +35,7 @@ def resolve_expression(expression: Any, template: Mapping[str, Any]) -> str:
     """A schedule expression with its intrinsics (!Sub, !Ref, !If) resolved with the defaults."""
     try:
         resolved = Resolver(template, DEFAULT_TABLE_NAME).value(expression)
-    except RuntimeSetupError as error:
+    except TemplateError as error:
         raise SetupError(
             f"cannot resolve the schedule expression {expression!r}: {error}"
         ) from error

@@ -22,7 +22,6 @@ import errno
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -34,29 +33,12 @@ from local import jwt_auth
 from local import template as tpl
 from local.gateway import INTEGRATION_TIMEOUT_S, Gateway
 from local.lambda_limits import Limits, strict_from_env
+from local.lambda_spec import DEFAULT_TABLE_NAME, RuntimeSetupError, function_specs
+from local.processes import port_free
 from local.run_secrets import with_run_secrets
-from local.runtime import DEFAULT_TABLE_NAME, LocalRuntime, RuntimeSetupError, function_specs
+from local.runtime import LocalRuntime
 from local.runtime_env import RuntimeEnvError, ensure_runtime_env
-from local.schedules import (  # re-exported: the schedules lived here before
-    INTERVAL_ENV,
-    Schedule,
-    Scheduler,
-    SetupError,
-    interval_seconds,
-    load_schedules,
-    resolve_expression,
-    scheduled_event,
-)
-
-__all__ = [
-    "Schedule",
-    "Scheduler",
-    "SetupError",
-    "interval_seconds",
-    "load_schedules",
-    "resolve_expression",
-    "scheduled_event",
-]
+from local.schedules import INTERVAL_ENV, Scheduler, SetupError, load_schedules
 
 LOG = logging.getLogger("local.server")
 BUILD_DIR = tpl.ROOT / ".aws-sam" / "build"
@@ -65,12 +47,6 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 # --- start-up ------------------------------------------------------------------------------
-
-
-def _port_free(host: str, port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_server((host, port)):
-        return True
-    return False
 
 
 def _positive_int(name: str, value: str) -> int:
@@ -153,7 +129,7 @@ def serve(settings: Settings) -> int:
                 message = _cannot_listen(settings.host, settings.port, "the API", error)
                 raise SetupError(message) from error
             stack.callback(gateway.server_close)
-            if not _port_free(settings.host, settings.dynamodb_port):
+            if not port_free(settings.host, settings.dynamodb_port):
                 raise SetupError(
                     _cannot_listen(
                         settings.host,

@@ -7,6 +7,7 @@ cannot drift from what is deployed.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -17,6 +18,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 TABLE_RESOURCE = "SessionsTable"
+# The pseudo parameters' values locally (`sam local`'s).
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+
+
+class TemplateError(RuntimeError):
+    """The template holds something the local stack cannot resolve; the message says what."""
 
 
 class _TemplateLoader(yaml.SafeLoader):
@@ -131,3 +139,92 @@ def schedules(path: Path = TEMPLATE) -> dict[str, str]:
             if event.get("Type") == "Schedule":
                 found[name] = event["Properties"]["Schedule"]
     return found
+
+
+# --- intrinsics ------------------------------------------------------------------------------
+
+
+class Resolver:
+    """Resolves the intrinsics that appear in function properties, as `sam local` would."""
+
+    def __init__(self, template: Mapping[str, Any], table_name: str) -> None:
+        self.conditions: Mapping[str, Any] = template.get("Conditions") or {}
+        self.parameters = {
+            name: str(spec.get("Default", ""))
+            for name, spec in (template.get("Parameters") or {}).items()
+        }
+        self.table_name = table_name
+        self.pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Partition": "aws",
+            "AWS::StackName": "local",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+
+    def ref(self, name: str) -> str:
+        if name == TABLE_RESOURCE:
+            return self.table_name
+        if name in self.parameters:
+            return self.parameters[name]
+        return self.pseudo.get(name, name)
+
+    def get_att(self, resource: str, attribute: str) -> str:
+        if resource == TABLE_RESOURCE and attribute == "Arn":
+            return f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{self.table_name}"
+        return f"{resource}.{attribute}"
+
+    def sub(self, text: str, variables: Mapping[str, Any]) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return self.value(variables[name])
+            if "." in name:
+                return self.get_att(*name.split(".", 1))
+            return self.ref(name)
+
+        return re.sub(r"\$\{([^}!][^}]*)\}", replace, text)
+
+    def value(self, value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str | int | float):
+            return str(value)
+        if isinstance(value, dict) and len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref":
+                return self.ref(str(arg))
+            if key == "Fn::GetAtt":
+                parts = arg if isinstance(arg, list) else str(arg).split(".", 1)
+                return self.get_att(str(parts[0]), str(parts[1]))
+            if key == "Fn::Sub":
+                if isinstance(arg, list):
+                    return self.sub(str(arg[0]), arg[1] if len(arg) > 1 else {})
+                return self.sub(str(arg), {})
+            if key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2:
+                return str(arg[0]).join(self.value(item) for item in arg[1])
+            if key == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
+                return self.value(arg[1] if self.condition(str(arg[0])) else arg[2])
+        # Like `sam local`: an intrinsic it cannot resolve becomes an empty string.
+        return ""
+
+    def condition(self, name: str) -> bool:
+        """A named condition of the template, evaluated with the parameters' defaults."""
+        if name not in self.conditions:
+            raise TemplateError(f"the template has no condition {name!r}")
+        return self.truth(self.conditions[name])
+
+    def truth(self, node: Any) -> bool:
+        if isinstance(node, dict) and len(node) == 1:
+            ((key, arg),) = node.items()
+            if key == "Fn::Equals" and isinstance(arg, list) and len(arg) == 2:
+                return self.value(arg[0]) == self.value(arg[1])
+            if key == "Fn::Not" and isinstance(arg, list) and len(arg) == 1:
+                return not self.truth(arg[0])
+            if key == "Fn::And" and isinstance(arg, list):
+                return all(self.truth(item) for item in arg)
+            if key == "Fn::Or" and isinstance(arg, list):
+                return any(self.truth(item) for item in arg)
+            if key == "Condition":
+                return self.condition(str(arg))
+        raise TemplateError(f"cannot evaluate the condition {node!r}")

@@ -6,8 +6,9 @@ import os
 
 import pytest
 
-from e2e.conftest import descendants, describe, ensure_build, still_alive
 from local import chaos
+from tests.helpers.processes import descendants, describe, still_alive
+from tests.helpers.server import ensure_build
 
 pytestmark = pytest.mark.e2e
 

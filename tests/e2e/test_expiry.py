@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from e2e.conftest import LocalServer, describe, start_server
 from local.dynamodb import local_client
+from tests.helpers.processes import describe
+from tests.helpers.server import LocalServer, start_server
 
 pytestmark = pytest.mark.e2e
 SETTINGS = {

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from local import jwt_auth
+from local.emulator import InvokeResult
 from local.gateway import IncomingRequest, build_event, is_text_media, map_result, match_route
-from local.runtime import InvokeResult
-from local.server import Schedule, Scheduler, interval_seconds, resolve_expression
+from local.schedules import Schedule, Scheduler, interval_seconds, resolve_expression
 from local.template import functions, routes
 from local.token import make_token
 

@@ -23,8 +23,7 @@ from local.runtime import LocalRuntime
 from local.runtime_env import ensure_runtime_env
 from local.template import Route
 from local.token import make_token
-
-from .test_lambda_limits import NAME, limits_spec
+from tests.helpers.limits_function import NAME, limits_spec
 
 pytestmark = pytest.mark.e2e
 

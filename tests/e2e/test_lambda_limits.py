@@ -1,11 +1,10 @@
 """The local runtime enforces what Lambda enforces: Timeout, MemorySize, the 6 MB request and
 response, the 10 s init; `LOCAL_STRICT=0` (Limits.lenient()) does not, where the emulator
-itself does not. Each test runs a small function written here through the same emulator code
-path as the template's functions. Outcomes are asserted, not speeds."""
+itself does not. Each test runs a small function (tests/helpers/limits_function.py) through
+the same emulator code path as the template's functions. Outcomes are asserted, not speeds."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,51 +12,13 @@ from typing import Any
 
 import pytest
 
+from local.emulator import InvokeResult
 from local.lambda_limits import Limits, strict_from_env
-from local.runtime import FunctionSpec, InvokeResult, LocalRuntime
+from local.runtime import LocalRuntime
 from local.runtime_env import ensure_runtime_env
+from tests.helpers.limits_function import NAME, limits_spec
 
 pytestmark = pytest.mark.e2e
-
-NAME = "LimitsFunction"
-HANDLER = """
-import json, os, time
-
-time.sleep(float(os.environ.get("INIT_SLEEP", "0")))
-
-def lambda_handler(event, context):
-    if event.get("version") == "2.0":  # through the gateway: the instructions are the body
-        event = json.loads(event.get("body") or "{}")
-    if "alloc_mb" in event:
-        held = bytearray(event["alloc_mb"] * 1024 * 1024)
-        for at in range(0, len(held), 4096):
-            held[at] = 1  # touch every page: resident, as Lambda counts it
-        time.sleep(event.get("hold_s", 0))
-    time.sleep(event.get("sleep", 0))
-    if event.get("fail"):
-        raise RuntimeError("the function failed")
-    if "body" in event:
-        return {"statusCode": 200, "body": event["body"] * event.get("times", 1)}
-    return {"statusCode": 200, "body": json.dumps({"pid": os.getpid()})}
-"""
-
-
-def limits_spec(tmp_path: Path, **changes: Any) -> FunctionSpec:
-    """The test function, as `function_specs` would describe one from the template."""
-    code = tmp_path / NAME
-    code.mkdir(exist_ok=True)
-    (code / "app.py").write_text(HANDLER)
-    spec = FunctionSpec(
-        name=NAME,
-        code_dir=code,
-        layer_dirs=(),
-        handler="app.lambda_handler",
-        runtime="python3.11",
-        memory_mb=128,
-        timeout_s=10,
-        environment={},
-    )
-    return dataclasses.replace(spec, **changes)
 
 
 @pytest.fixture

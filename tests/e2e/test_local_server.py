@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 
 from local.jwt_auth import short_keys_allowed
+from local.processes import free_port
 from local.template import schedules
 from local.token import make_token
-
-from .conftest import ROOT, LocalServer, descendants, describe, free_port, start_server
+from tests.helpers.processes import descendants, describe
+from tests.helpers.server import ROOT, LocalServer, start_server
 
 pytestmark = pytest.mark.e2e
 

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from local.runtime import FunctionSpec, InvokeResult, LocalRuntime, function_specs
+from local.emulator import InvokeResult
+from local.lambda_spec import FunctionSpec, function_specs
+from local.runtime import LocalRuntime
 from local.runtime_env import ensure_runtime_env
-
-from .conftest import BUILD_DIR, ROOT, ensure_build
+from tests.helpers.server import BUILD_DIR, ROOT, ensure_build
 
 pytestmark = pytest.mark.e2e
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from local.emulator import InvokeResult
+from local.lambda_spec import FunctionSpec, function_specs
 from local.run_secrets import with_run_secrets
-from local.runtime import FunctionSpec, InvokeResult, LocalRuntime, function_specs
+from local.runtime import LocalRuntime
 from local.runtime_env import ensure_runtime_env
-
-from .conftest import BUILD_DIR, ROOT, ensure_build
+from tests.helpers.server import BUILD_DIR, ROOT, ensure_build
 
 pytestmark = pytest.mark.e2e
 EVENT = json.loads((ROOT / "events" / "openapi_get.json").read_text())

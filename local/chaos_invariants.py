@@ -1,0 +1,379 @@
+"""`make chaos`'s judge: the journal of a run (`local.chaos_journal`) against what the table
+holds, one `Invariant` per rule (`check`), and the functions' logs (`unhandled_errors`).
+
+Messages are found by their content and versions by their note, both unique per operation.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from chat_sessions import workflow_diff
+from chat_sessions.records import (
+    DELETED,
+    MSG_PREFIX,
+    MSGID_PREFIX,
+    SESSION_SK,
+    WF_PREFIX,
+    WORKFLOW_SK,
+    CurrentWorkflow,
+    MessageRecord,
+    SessionRecord,
+    VersionRecord,
+    message_id_sk,
+    message_sk,
+    version_sk,
+)
+from chat_sessions.workflows import MAX_CHANGES_BYTES
+from local.chaos_journal import (
+    NO_ANSWER,
+    SESSION_KEY,
+    Invariant,
+    Items,
+    Operation,
+    Table,
+    should_be_gone,
+)
+
+
+def _live(items: Items) -> SessionRecord | None:
+    """The session's record, unless it is missing or marked deleted."""
+    item = items.get(SESSION_SK)
+    if item is None or item["status"]["S"] == DELETED:
+        return None
+    return SessionRecord.from_item(item)
+
+
+@dataclass
+class _Index:
+    """Where each message content and each version note is stored."""
+
+    contents: dict[str, list[MessageRecord]]
+    notes: dict[str, list[VersionRecord]]
+
+    @classmethod
+    def of(cls, table: Table) -> _Index:
+        contents: dict[str, list[MessageRecord]] = defaultdict(list)
+        notes: dict[str, list[VersionRecord]] = defaultdict(list)
+        for items in table.values():
+            for sk, item in items.items():
+                if sk.startswith(MSG_PREFIX):
+                    message = MessageRecord.from_item(item)
+                    contents[message.content].append(message)
+                elif sk.startswith(WF_PREFIX):
+                    version = VersionRecord.from_item(item)
+                    if version.note is not None:
+                        notes[version.note].append(version)
+        return cls(contents, notes)
+
+
+def _may_be_gone(operations: list[Operation], table: Table, now: float) -> set[str]:
+    """Sessions that should be gone, or whose end or delete may have been applied (503)."""
+    gone = should_be_gone(operations, table, now)
+    for op in operations:
+        if op.session and op.kind in ("end", "delete") and op.uncertain:
+            gone.add(op.session)
+    return gone
+
+
+def check(
+    operations: list[Operation], table: Table, callers: dict[str, str], ended: Table
+) -> list[Invariant]:
+    """Every invariant of `make chaos`. `callers` maps each created session to its owner;
+    `ended` holds the items of sessions read right after their end, for those the cleanup
+    has deleted since: their writes are judged on what they held then."""
+    exchanges = [e for op in operations for e in op.exchanges]
+    gone_ok = _may_be_gone(operations, table, time.time())
+    view = {**ended, **{sid: items for sid, items in table.items() if _live(items)}}
+    index = _Index.of(view)
+
+    no_500 = Invariant("no 500: every request answered, no 5xx but 503")
+    for e in exchanges:
+        no_500.case(
+            None
+            if (e.status != NO_ANSWER and (e.status < 500 or e.status == 503))
+            else f"{e.route} -> {e.status or 'no answer'}: {e.reply}"
+        )
+    retry_after = Invariant("every 503 carries Retry-After")
+    for e in exchanges:
+        if e.status == 503:
+            retry_after.case(None if ("retry-after" in e.headers) else f"{e.route}: {e.reply}")
+
+    stored = Invariant("every 201/200 write stored exactly once")
+    rejected = Invariant("a refused write stores nothing")
+    uncertain = Invariant("a 503'd write whole or absent, never doubled")
+    replays = Invariant("a client-id replay answers the first answer")
+    for op in operations:
+        if not op.write or op.session is None:
+            continue
+        if op.session in gone_ok and (
+            op.final.status == 404 or not _live(view.get(op.session, {}))
+        ):
+            continue
+        _judge(op, view, index, callers, stored, rejected, uncertain, replays)
+
+    refused = _writes_after_end(operations)
+    foreign = Invariant("another caller's session is not found (404)")
+    for op in operations:
+        if op.kind == "foreign":
+            foreign.case(
+                None if op.final.status in (404, 503) else f"op {op.id}: {op.final.status}"
+            )
+    seqs = Invariant("seq 1..message_count, gap-free, one id guard each")
+    versions = Invariant("versions 1..workflow_version, current workflow = last")
+    changes = Invariant("each version's changes = the diff to the one before")
+    for sid, items in view.items():
+        record = _live(items)
+        if record is not None:
+            _check_messages(sid, items, record, seqs)
+            _check_versions(sid, items, record, versions, changes)
+
+    gone = Invariant("deleted and past-grace sessions leave no items")
+    for sid in sorted(should_be_gone(operations, table, time.time())):
+        gone.case(None if (sid not in table) else f"{sid}: {sorted(table[sid])[:8]}")
+    orphans = Invariant("no orphan item (no session item, ttl not passed)")
+    now = time.time()
+    for sid, items in table.items():
+        if SESSION_SK in items:
+            continue
+        if not SESSION_KEY.fullmatch(sid):
+            # A record kept outside every session (a create's Idempotency-Key) names its own.
+            items = {
+                sk: item
+                for sk, item in items.items()
+                if SESSION_SK not in table.get(item.get("session_id", {}).get("S", ""), {})
+            }
+        live = [sk for sk, item in items.items() if int(item.get("ttl", {"N": "0"})["N"]) > now]
+        orphans.case(None if (not live) else f"{sid}: {live[:8]}")
+    return [
+        no_500,
+        retry_after,
+        stored,
+        rejected,
+        uncertain,
+        replays,
+        refused,
+        foreign,
+        seqs,
+        versions,
+        changes,
+        gone,
+        orphans,
+    ]
+
+
+def _judge(
+    op: Operation,
+    table: Table,
+    index: _Index,
+    callers: dict[str, str],
+    stored: Invariant,
+    rejected: Invariant,
+    uncertain: Invariant,
+    replays: Invariant,
+) -> None:
+    final = op.final
+    where = f"op {op.id} {op.kind} on {op.session} -> {[e.status for e in op.exchanges]}"
+    if op.replay_of is not None:
+        first = op.replay_of.final.reply
+        replays.case(
+            None
+            if (final.status == 200 and final.reply == first)
+            else f"{where}: {final.reply} after the first answer {first}"
+        )
+        return
+    counts = [len(index.contents.get(c, [])) for c in op.contents]
+    notes = len(index.notes.get(op.note, [])) if op.note else 0
+    if 200 <= final.status < 300:
+        problem = _stored_as_answered(op, table, index, callers)
+        stored.case(None if (problem is None) else f"{where}: {problem}")
+    elif not op.uncertain:
+        rejected.case(
+            None
+            if (not any(counts) and notes == 0)
+            else f"{where}: stored {counts} messages, {notes} versions"
+        )
+    else:
+        whole = all(c == 1 for c in counts) or not any(counts)
+        uncertain.case(
+            None
+            if (
+                whole and max(counts, default=0) <= 1 and notes <= 1 and (notes == 0 or all(counts))
+            )
+            else f"{where}: stored {counts} messages, {notes} versions"
+        )
+
+
+def _stored_as_answered(
+    op: Operation, table: Table, index: _Index, callers: dict[str, str]
+) -> str | None:
+    """What the table holds of a 2xx write, compared with its answer; None when they agree."""
+    reply = op.final.reply
+    sid = op.session
+    assert sid is not None
+    record = _live(table.get(sid, {}))
+    if op.kind in ("create", "end", "patch_session", "delete"):
+        if op.kind == "delete":
+            return None
+        if record is None:
+            return "the session is not stored"
+        if op.kind == "create" and record.owner != callers.get(sid):
+            return f"owner {record.owner} instead of {callers.get(sid)}"
+        if op.kind == "end" and record.status != "ended":
+            return f"status {record.status} after a 200 end"
+        first = [m for c in op.contents for m in index.contents.get(c, [])]
+        if [(m.session_id, m.seq) for m in first] != [(sid, 1)] * len(op.contents):
+            return f"its first message stored as {[(m.session_id, m.seq) for m in first]}"
+        return None
+    messages = reply["messages"] if op.kind == "turn" else [reply] if "seq" in reply else []
+    for content, answered in zip(op.contents, messages, strict=False):
+        found = index.contents.get(content, [])
+        if len(found) != 1:
+            return f"message {answered['id']} stored {len(found)} times"
+        if (found[0].session_id, found[0].id, found[0].seq) != (
+            sid,
+            answered["id"],
+            answered["seq"],
+        ):
+            return f"message {answered} stored as {found[0]}"
+    version = reply.get("workflow_version") if op.kind == "turn" else reply
+    if op.note is None:
+        return None
+    found_versions = index.notes.get(op.note, [])
+    if version is None or version.get("note") != op.note:
+        return None if not found_versions else "a version with its note although none answered"
+    if len(found_versions) != 1:
+        return f"version {version['version']} stored {len(found_versions)} times"
+    got = found_versions[0]
+    if (got.session_id, got.version, got.changes) != (sid, version["version"], version["changes"]):
+        return f"version {version['version']} stored as {got.session_id} {got.version}"
+    return None
+
+
+def _writes_after_end(operations: list[Operation]) -> Invariant:
+    """A write sent after its session's delete (204) answered 404; after its end (200), 409
+    or 404 (past the grace period), or a replay of an earlier write."""
+    invariant = Invariant("writes after end/delete refused (409/404)")
+    closed: dict[tuple[str, str], float] = {}  # (session, "end" or "delete") -> answered at
+    for op in operations:
+        for e in op.exchanges:
+            if op.session and (op.kind, e.status) in (("end", 200), ("delete", 204)):
+                key = (op.session, op.kind)
+                closed[key] = min(e.finished, closed.get(key, e.finished))
+    for op in operations:
+        if not op.write or op.session is None or op.kind == "delete":
+            continue
+        deleted = closed.get((op.session, "delete"), float("inf"))
+        ended = closed.get((op.session, "end"), float("inf"))
+        for e in op.exchanges:
+            if e.started > deleted:
+                allowed, how = e.status == 404, "deleted"
+            elif e.started > ended:
+                replay = e.headers.get("idempotent-replayed") == "true" or (
+                    op.kind in ("append_id", "replay") and e.status == 200
+                )
+                allowed, how = e.status in (404, 409) or replay, "ended"
+            else:
+                continue
+            invariant.case(
+                None if allowed else f"op {op.id} {op.kind} on {how} {op.session}: {e.status}"
+            )
+    return invariant
+
+
+def _check_messages(sid: str, items: Items, record: SessionRecord, inv: Invariant) -> None:
+    seqs = sorted(int(sk[len(MSG_PREFIX) :]) for sk in items if sk.startswith(MSG_PREFIX))
+    expected = list(range(1, record.message_count + 1))
+    inv.case(
+        None
+        if (seqs == expected)
+        else f"{sid}: message_count {record.message_count}, seqs {_ranges(seqs)}"
+    )
+    guards = {
+        sk[len(MSGID_PREFIX) :]: item for sk, item in items.items() if sk.startswith(MSGID_PREFIX)
+    }
+    ids = {}
+    for seq in seqs:
+        message = MessageRecord.from_item(items[message_sk(seq)])
+        ids[message.id] = seq
+        guard = items.get(message_id_sk(message.id))
+        inv.case(
+            None
+            if (guard is not None and int(guard["seq"]["N"]) == seq)
+            else f"{sid}: message {message.seq} has no guard {message.id}"
+        )
+    extra = sorted(set(guards) - set(ids))
+    inv.case(None if (not extra) else f"{sid}: guards without a message: {extra[:5]}")
+
+
+def _check_versions(
+    sid: str, items: Items, record: SessionRecord, versions: Invariant, changes: Invariant
+) -> None:
+    numbers = sorted(int(sk[len(WF_PREFIX) :]) for sk in items if sk.startswith(WF_PREFIX))
+    versions.case(
+        None
+        if (numbers == list(range(1, record.workflow_version + 1)))
+        else f"{sid}: workflow_version {record.workflow_version}, versions {_ranges(numbers)}"
+    )
+    current = items.get(WORKFLOW_SK)
+    last = items.get(version_sk(record.workflow_version))
+    if record.workflow_version == 0 or last is None:
+        versions.case(None if (current is None) else f"{sid}: a current workflow without versions")
+        return
+    head = CurrentWorkflow.from_item(current) if current else None
+    last_workflow = VersionRecord.from_item(last).workflow
+    versions.case(
+        None
+        if (
+            head is not None
+            and (head.version, head.workflow) == (record.workflow_version, last_workflow)
+        )
+        else f"{sid}: current workflow {head.version if head else None} is not version "
+        f"{record.workflow_version}"
+    )
+    before: dict[str, Any] | None = None
+    for number in numbers:
+        version = VersionRecord.from_item(items[version_sk(number)])
+        if version.source not in ("fork", "import"):
+            lines = (
+                ["created workflow"]
+                if before is None
+                else workflow_diff.change_lines(before, version.workflow)
+            )
+            if version.reverted_from is not None:
+                lines = [f"reverted to version {version.reverted_from}", *lines]
+            expected = workflow_diff.limit_lines(lines, MAX_CHANGES_BYTES)
+            changes.case(
+                None
+                if (version.changes == expected)
+                else f"{sid} v{version.version}: {version.changes} != {expected}"
+            )
+        before = version.workflow
+
+
+def _ranges(numbers: list[int]) -> str:
+    """1..5,7..9 for [1,2,3,4,5,7,8,9]: short, and shows the gaps."""
+    spans: list[str] = []
+    for number in numbers:
+        if spans and number == int(spans[-1].split("..")[-1]) + 1:
+            spans[-1] = f"{spans[-1].split('..')[0]}..{number}"
+        else:
+            spans.append(str(number))
+    return ",".join(spans) or "none"
+
+
+def unhandled_errors(log: str, operations: int) -> Invariant:
+    """The service answers an unforeseen exception with 503: only its log line tells them apart."""
+    invariant = Invariant("no unhandled error in the functions' logs", checked=operations)
+    for line in log.splitlines():
+        if '"message":"unhandled error"' in line:
+            name = re.search(r'"exception_name":"([^"]*)"', line)
+            where = re.search(r'"correlation_id":"([^"]*)"', line)
+            invariant.breaches.append(
+                f"{name.group(1) if name else '?'} (request {where.group(1) if where else '?'})"
+            )
+    return invariant

@@ -1,0 +1,1 @@
+"""What the tests share: import it from here, never from a conftest or another test."""
