@@ -440,6 +440,7 @@ def run_in_moto(transact: Callable[[Any, list[dict[str, Any]]], None], actions: 
         error = (type(e).__name__, getattr(e, "description", str(e)))
     table = backend.get_table("chat")
     items = sorted(str(item.to_json()) for item in table.all_items())
+    assert table.stream_shard is not None
     stream = [
         (record.record["eventName"], record.record["dynamodb"]["Keys"])
         for record in table.stream_shard.items

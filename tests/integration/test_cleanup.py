@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ClientError
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
@@ -23,7 +23,7 @@ from chat_sessions import clock, expiry, records, service
 from chat_sessions.config import get_settings
 from chat_sessions.records import MessageRecord, SessionRecord
 from local.ddb_transactions import install_patches
-from tests.conftest import TABLE, Api, LambdaContext, load_event, load_function
+from tests.helpers.api import TABLE, Api, LambdaContext, load_event, load_function
 
 T0 = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
 _FUNCTION: list[ModuleType] = []
@@ -89,7 +89,9 @@ def put_items(items: list[dict[str, Any]]) -> None:
 def add_messages(session_id: str, count: int, first_seq: int = 1) -> None:
     """Messages and their id guards written directly (faster than `count` appends), and the
     session's message_count moved on to match, as an append would."""
-    ttl = service.get_store().get_session(session_id).ttl  # type: ignore[union-attr]
+    session = service.get_store().get_session(session_id)
+    assert session is not None
+    ttl = session.ttl
     stamp = clock.to_text(clock.now())
     items: list[dict[str, Any]] = []
     for seq in range(first_seq, first_seq + count):
@@ -402,7 +404,9 @@ class UnprocessedHalf:
         half = len(requests) // 2 or 1
         self.real.batch_write_item(RequestItems={TABLE: requests[:half]})
         unprocessed = {TABLE: requests[half:]} if requests[half:] else {}
-        return AWSResponse("https://dynamodb", 200, {}, None), {"UnprocessedItems": unprocessed}
+        return AWSResponse("https://dynamodb", 200, HTTPHeaders(), None), {
+            "UnprocessedItems": unprocessed
+        }
 
 
 def test_faults_in_the_middle_of_a_deletion_leave_no_orphans_and_the_next_run_finishes(

@@ -14,7 +14,7 @@ from chat_sessions.errors import VersionConflict
 from chat_sessions.models import CreateSessionIn, MessageIn, MessageOut
 from local.dynamodb import local_client, start_dynamodb
 from local.template import create_table
-from tests.conftest import TABLE, reset_caches
+from tests.helpers.api import TABLE, reset_caches
 
 WRITERS = 200
 # Contending writers retry inside the service for this long: generous, so that a loaded

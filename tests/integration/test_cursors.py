@@ -6,7 +6,7 @@ import base64
 import hashlib
 import json
 
-from tests.conftest import Api
+from tests.helpers.api import Api
 
 
 def unkeyed(scope: str, position: list[str]) -> str:

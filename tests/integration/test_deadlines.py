@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import LambdaContext, build_event, load_function, reset_caches
+from tests.helpers.api import LambdaContext, build_event, load_function, reset_caches
 
 FUNCTION_TIMEOUT_MS = 29_000
 

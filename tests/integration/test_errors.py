@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from chat_sessions import observability, sessions
-from tests.conftest import ROOT, Api, LambdaContext, build_event, load_function
-from tests.integration.test_throttling import throttle
+from tests.helpers.api import ROOT, Api, LambdaContext, build_event, load_function
+from tests.helpers.dynamodb import throttle
 
 LAYER = ROOT / "shared" / "chat_sessions"
 # What no message meant for a client may contain.

@@ -13,13 +13,14 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import timedelta
+from types import FrameType
 from typing import Any
 
 import pytest
 
 from chat_sessions import clock, service
 from local.template import functions, load_template
-from tests.conftest import TABLE, Api, LambdaContext, load_event, load_function
+from tests.helpers.api import TABLE, Api, LambdaContext, load_event, load_function
 
 APP = re.compile(r"functions/(\w+)/app\.py$")
 FUNCTION = {
@@ -40,12 +41,12 @@ Used = dict[str, dict[str, set[str]]]  # function -> action -> resources (table,
 
 
 def _running_function() -> str | None:
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         match = APP.search(frame.f_code.co_filename.replace("\\", "/"))
         if match:
             return FUNCTION[match.group(1)]
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     return None
 
 

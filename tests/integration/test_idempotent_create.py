@@ -10,9 +10,7 @@ from datetime import timedelta
 from chat_sessions import clock, messages, records, sessions
 from chat_sessions.cleanup import run_cleanup
 from chat_sessions.models import CreateSessionIn, SessionOut
-from tests.integration.test_strict_writes import Start, strict_server, table_items
-
-__all__ = ["strict_server"]  # the fixture, used by name
+from tests.helpers.dynamodb import Start, table_items
 
 
 def create(key: str, text: str) -> SessionOut:

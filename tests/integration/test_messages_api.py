@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.conftest import Api
+from tests.helpers.api import Api, ChangeSettings
 
 
 def test_append_returns_the_message_with_the_next_seq(api: Api) -> None:
@@ -36,7 +36,7 @@ def test_a_client_id_sent_again_returns_the_first_answer_and_stores_nothing(api:
 def test_bad_messages_get_the_contract_errors_and_write_nothing(api: Api) -> None:
     session = api.create()
     before = api.items()
-    cases = [
+    cases: list[tuple[dict[str, Any], int, str]] = [
         ({"raw_body": "[1,"}, 400, "bad_request"),
         ({"raw_body": "hello", "content_type": "text/plain"}, 415, "unsupported_media_type"),
         ({"body": {"role": "robot", "content": "x"}}, 422, "validation_error"),
@@ -57,7 +57,7 @@ def test_bad_messages_get_the_contract_errors_and_write_nothing(api: Api) -> Non
     assert api.items() == before
 
 
-def test_the_message_limit_is_enforced(api: Api, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_message_limit_is_enforced(api: Api, settings: ChangeSettings) -> None:
     settings(MAX_MESSAGES_PER_SESSION="3")
     session = api.create(initial_description="1")
     assert api.append(session["id"], "2").status == 201
@@ -149,7 +149,7 @@ def test_a_client_id_sent_again_with_other_content_is_422_and_stores_nothing(api
     before = api.items()
 
     # When the same id comes again with other content, role or metadata
-    changed = [
+    changed: list[dict[str, Any]] = [
         {"content": "another text"},
         {"content": "the first text", "role": "assistant"},
         {"content": "the first text", "metadata": {"k": 1}},

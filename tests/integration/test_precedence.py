@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api
+from tests.helpers.api import Api
 
 WF = {"name": "etl", "steps": {"extract": {"type": "csv"}}}
 STALE = {"if-match": '"7"'}

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from chat_sessions import service
-from tests.conftest import Api
+from tests.helpers.api import Api
 
 
 def count_requests(api: Api) -> Counter[str]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api
+from tests.helpers.api import Api
 
 LAMBDA_LIMIT = 6_291_456
 

@@ -6,55 +6,19 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from botocore.config import Config
 
 from chat_sessions import clock, messages, records, sessions
 from chat_sessions.cleanup import run_cleanup
 from chat_sessions.errors import SessionNotActive, Unavailable
 from chat_sessions.models import CreateSessionIn, MessageIn, PatchSessionIn
-from local.dynamodb import local_client, start_dynamodb
-from local.template import create_table
-from tests.conftest import TABLE, reset_caches
-
-Start = Callable[[dict[str, str]], str]
-
-
-@pytest.fixture
-def strict_server(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Start]:
-    """Start a strict embedded DynamoDB with extra settings; the service then uses it."""
-    servers = []
-
-    def start(env: dict[str, str]) -> str:
-        server = start_dynamodb(env={"LOCAL_DDB_TTL_SWEEP_S": "0", **env})
-        servers.append(server)
-        create_table(local_client(server.url), TABLE)
-        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", server.url)
-        monkeypatch.setenv("WRITE_RETRY_SECONDS", "300")
-        reset_caches()
-        return server.url
-
-    yield start
-    reset_caches()
-    for server in servers:
-        server.stop()
-
-
-def table_items(url: str) -> list[dict[str, Any]]:
-    client = local_client(url, Config(retries={"total_max_attempts": 20, "mode": "standard"}))
-    found: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": TABLE, "ConsistentRead": True}
-    while True:
-        page = client.scan(**kwargs)
-        found += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return found
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+from local.dynamodb import local_client
+from tests.helpers.api import TABLE
+from tests.helpers.dynamodb import Start, table_items
 
 
 def test_plain_writes_racing_appends_are_retried_not_failed(strict_server: Start) -> None:

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any
-
 import pytest
 
-from chat_sessions import service
-from tests.conftest import Api
+from tests.helpers.api import Api
+from tests.helpers.dynamodb import throttle
 
 THROTTLES = [
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
     "RequestLimitExceeded",
 ]
-
-
-def throttle(operation: str, code: str) -> None:
-    """Every `operation` request is answered by DynamoDB with `code`."""
-
-    def answer(**_: Any) -> tuple[Any, dict[str, Any]]:
-        parsed = {
-            "Error": {"Code": code, "Message": "Rate of requests exceeds the allowed throughput."},
-            "ResponseMetadata": {"HTTPStatusCode": 400},
-        }
-        return SimpleNamespace(status_code=400, headers={}), parsed
-
-    service.get_store().client.meta.events.register(f"before-call.dynamodb.{operation}", answer)
 
 
 @pytest.mark.parametrize("code", THROTTLES)

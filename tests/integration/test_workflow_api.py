@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any
 
 from chat_sessions import service
-from tests.conftest import Api
+from tests.helpers.api import Api, ChangeSettings
 
 ANY = {"if-match": "*"}
 WF = {"name": "etl", "steps": {"extract": {"type": "sql"}, "load": {"params": {"batch": 100}}}}
@@ -79,11 +79,13 @@ def test_patch_before_the_first_version_starts_from_an_empty_object(api: Api) ->
     assert api.call("workflow_get", session_id=sid).body["workflow"] == {"name": "x"}
 
 
-def test_rejected_workflow_writes_leave_the_session_unchanged(api: Api, settings) -> None:  # type: ignore[no-untyped-def]
+def test_rejected_workflow_writes_leave_the_session_unchanged(
+    api: Api, settings: ChangeSettings
+) -> None:
     sid = api.create()["id"]
     put(api, sid, WF)
     before = session_state(api, sid)
-    cases = [
+    cases: list[tuple[tuple[str, dict[str, Any]], int, str]] = [
         (
             ("workflow_patch_merge", {"raw_body": "{}", "content_type": "text/plain"}),
             415,
@@ -257,7 +259,8 @@ def test_a_stale_or_invalid_turn_stores_none_of_its_messages(api: Api) -> None:
 def incompressible(size: int, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     alphabet = string.ascii_letters + string.digits + "äöüßéèê€"
-    steps, total = {}, 0
+    steps: dict[str, Any] = {}
+    total = 0
     while True:
         value = "".join(rng.choice(alphabet) for _ in range(900))
         key = f"s{len(steps)}"

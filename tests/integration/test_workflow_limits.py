@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from chat_sessions import jsonutil
-from tests.conftest import Answer, Api
+from tests.helpers.api import Answer, Api
 
 LIMIT = 262_144
 # Lambda refuses a response over 6 291 556 bytes; the body travels escaped inside it.

@@ -7,19 +7,20 @@ import hashlib
 import json
 import re
 import string
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from chat_sessions import config, cursor
 from chat_sessions.errors import BadRequest
-from tests.conftest import TEST_CURSOR_KEY
+from tests.helpers.api import TEST_CURSOR_KEY
 
 ALPHABET = string.ascii_letters + string.digits + "-_"
 SCOPE = "messages|s1|asc|None"
 
 
 @pytest.fixture(autouse=True)
-def key(monkeypatch: pytest.MonkeyPatch) -> None:
+def key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv(config.CURSOR_KEY_ENV, TEST_CURSOR_KEY)
     config.cursor_key.cache_clear()
     yield
@@ -49,7 +50,7 @@ def test_a_cursor_round_trips_and_is_query_string_safe() -> None:
         lambda t: t.replace("-", "+").replace("_", "/"),
     ],
 )
-def test_an_altered_cursor_is_a_bad_request(mutate) -> None:  # type: ignore[no-untyped-def]
+def test_an_altered_cursor_is_a_bad_request(mutate: Callable[[str], str]) -> None:
     text = cursor.encode("scope", ["a", "b"])
     if mutate(text) == text:
         return

@@ -4,11 +4,12 @@ function at init with one clear log line, instead of failing requests one by one
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import pytest
 
 from chat_sessions import config
-from tests.conftest import TEST_CURSOR_KEY, load_function, reset_caches
+from tests.helpers.api import TEST_CURSOR_KEY, load_function, reset_caches
 
 BOUNDS = [
     ("MAX_MESSAGE_BYTES", 262144),
@@ -20,7 +21,7 @@ API_FUNCTIONS = ["sessions", "messages", "workflow"]
 
 
 @pytest.fixture(autouse=True)
-def clean(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name, _ in BOUNDS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(config.CURSOR_KEY_ENV, TEST_CURSOR_KEY)

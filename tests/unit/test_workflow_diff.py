@@ -725,7 +725,7 @@ def test_json_patch_refuses_the_operation_that_passes_max_bytes_before_building_
 
 def test_json_patch_refuses_nesting_past_max_levels() -> None:
     # Given a 3-level value copied into its own deepest object
-    doc = {"d": {"n": {"n": {}}}}
+    doc: dict[str, Any] = {"d": {"n": {"n": {}}}}
     ops = [{"op": "copy", "from": "/d", "path": "/d/n/n"}]
 
     # When / Then 1 + 2 + 3 levels pass a limit of 5

@@ -1,0 +1,46 @@
+"""The service's DynamoDB in tests: a strict embedded server's table read whole
+(`table_items`; the `strict_server` fixture of tests/integration/conftest.py starts one), and
+throttling injected into the service's own client (`throttle`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+from botocore.config import Config
+
+from chat_sessions import service
+from local.dynamodb import local_client
+from tests.helpers.api import TABLE
+
+# strict_server(extra settings) -> the URL of a strict embedded DynamoDB the service now uses.
+Start = Callable[[dict[str, str]], str]
+
+
+def table_items(url: str) -> list[dict[str, Any]]:
+    client = local_client(url, Config(retries={"total_max_attempts": 20, "mode": "standard"}))
+    found: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": TABLE, "ConsistentRead": True}
+    while True:
+        page = client.scan(**kwargs)
+        found += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return found
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def throttle(operation: str, code: str) -> None:
+    """Every `operation` request is answered by DynamoDB with `code`."""
+
+    def answer(**_: Any) -> tuple[Any, dict[str, Any]]:
+        parsed = {
+            "Error": {"Code": code, "Message": "Rate of requests exceeds the allowed throughput."},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+        return SimpleNamespace(status_code=400, headers={}), parsed
+
+    # botocore's stubs type a handler as returning None; a before-call handler's return value
+    # is the response botocore uses instead of sending the request.
+    events = service.get_store().client.meta.events
+    events.register(f"before-call.dynamodb.{operation}", answer)  # type: ignore[arg-type]
