@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import sys
@@ -32,8 +31,8 @@ from local.chaos_journal import Operation, Table, epoch, read_table, should_be_g
 from local.chaos_report import report
 from local.chaos_workload import Workload
 from local.dynamodb import local_client
-from local.lambda_spec import DEFAULT_TABLE_NAME, overridable
-from local.launch import LaunchError, launch
+from local.lambda_spec import DEFAULT_TABLE_NAME
+from local.launch import launch_clean
 
 CLEANUP_MINUTES = 0.05
 DEFAULT_FAULTS = "throttle=0.05,internal=0.01,lost_reply=0.01,latency=0-40"
@@ -97,11 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.callers} callers, seed {args.seed}, faults {args.faults or 'none'}",
         flush=True,
     )
-    env = {k: v for k, v in os.environ.items() if not (overridable(k) or k.startswith("LOCAL_"))}
-    try:
-        stack = launch(log_dir / "server.log", {**env, **environment})
-    except LaunchError as error:
-        raise RuntimeError(f"{error}:\n{error.log[-3000:]}") from None
+    stack = launch_clean(log_dir, environment)
     try:
         # The checker's own requests meet the faults too: it retries them generously.
         config = Config(retries={"max_attempts": 30, "mode": "standard"})

@@ -8,6 +8,7 @@ from Ctrl-C, and it ends everything it started.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from local.lambda_spec import overridable
 from local.processes import free_port, signal_group
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,3 +103,15 @@ def launch(
             raise LaunchError(f"the local server did not start in {timeout:g} s", server.log())
         time.sleep(0.05)
     return server
+
+
+def launch_clean(log_dir: Path, settings: Mapping[str, str]) -> Launched:
+    """The stack for a tool's run (`make chaos`, ...), its log in `log_dir`: this process's
+    environment without api.md's settings or the local stack's own (LOCAL_*), so that nothing
+    the developer exported changes the run, then `settings`. A RuntimeError with the tail of
+    the server's log if it does not start."""
+    env = {k: v for k, v in os.environ.items() if not (overridable(k) or k.startswith("LOCAL_"))}
+    try:
+        return launch(log_dir / "server.log", {**env, **settings})
+    except LaunchError as error:
+        raise RuntimeError(f"{error}:\n{error.log[-3000:]}") from None
