@@ -42,10 +42,11 @@ _PAGE_BYTES = 4 * 1024 * 1024  # one Query returns at most 1 MB: pages stay unde
 # Another transaction holds the item (DynamoDB answers a plain write so, and a repeat of a
 # token whose first request is still running): the write did not happen; retry it.
 _HELD = {"TransactionConflictException", "TransactionInProgressException"}
-# Short timeouts, so that a stalled DynamoDB costs a request at most _CALL_SECONDS a call,
-# and no call starts that could outlast the request's deadline.
-_CONNECT_SECONDS, _READ_SECONDS, _ATTEMPTS = 1.0, 3.0, 2
-_CALL_SECONDS = _ATTEMPTS * (_CONNECT_SECONDS + _READ_SECONDS) + 1.0
+# Short timeouts and our own retries (botocore makes one attempt): each attempt costs at
+# most _CALL_SECONDS, and none starts that could outlast the request's deadline, so a
+# throttled or stalled DynamoDB is retried while time allows and then answered with 503.
+_CONNECT_SECONDS, _READ_SECONDS, _ATTEMPTS = 1.0, 3.0, 6
+_CALL_SECONDS = _CONNECT_SECONDS + _READ_SECONDS + 0.5
 # Which write last replaced the session item: a retry whose condition fails on an item that
 # carries its own token learns that its first attempt was applied (its reply was lost).
 LAST_WRITE = "last_write"
@@ -116,7 +117,7 @@ class Store:
         # Created on first use: importing or constructing never opens a connection.
         if self._client is None:
             config = Config(
-                retries={"mode": "standard", "total_max_attempts": _ATTEMPTS},
+                retries={"mode": "standard", "total_max_attempts": 1},
                 max_pool_connections=50,
                 # botocore's 60 s defaults would outlast the function's own timeout.
                 connect_timeout=_CONNECT_SECONDS,
@@ -130,23 +131,30 @@ class Store:
         return self._request(operation, TableName=self.table_name, **kwargs)
 
     def _request(self, operation: str, **kwargs: Any) -> Any:
-        """One request; throttling past botocore's retries and connection failures become
-        Unavailable (503), a write into an item another transaction holds becomes Conflict,
-        other ClientErrors are left to the caller. A call that could outlast the request's
-        deadline is not made: Unavailable."""
-        if not deadline.allows(_CALL_SECONDS):
-            raise Unavailable("the request ran out of time; retry")
-        try:
-            return getattr(self.client, operation)(**kwargs)
-        except ClientError as exc:
-            code = exc.response["Error"]["Code"]
-            if code in _THROTTLES or code == "InternalServerError":
-                raise _unavailable(exc) from exc
-            if code in _HELD:
-                raise Conflict() from exc
-            raise
-        except BotoCoreError as exc:
-            raise _unavailable(exc) from exc
+        """One request, retried with backoff on throttling, an internal error or a failed
+        connection while the request's deadline allows; past that, Unavailable (503). A
+        write into an item another transaction holds is Conflict; other ClientErrors are
+        left to the caller. Retrying a write is safe: a transaction repeats its
+        ClientRequestToken, and a session item write recognises its own token."""
+        for attempt in range(_ATTEMPTS):
+            if not deadline.allows(_CALL_SECONDS):
+                raise Unavailable("the request ran out of time; retry")
+            try:
+                return getattr(self.client, operation)(**kwargs)
+            except ClientError as exc:
+                code = exc.response["Error"]["Code"]
+                if code in _HELD:
+                    raise Conflict() from exc
+                if code not in _THROTTLES and code != "InternalServerError":
+                    raise
+                failure: Exception = exc
+            except BotoCoreError as exc:
+                failure = exc
+            pause = random.uniform(0, min(1.0, 0.05 * 2**attempt))
+            if attempt + 1 == _ATTEMPTS or not deadline.allows(pause + _CALL_SECONDS):
+                break
+            time.sleep(pause)
+        raise _unavailable(failure) from failure
 
     def _get(self, session_id: str, sort_key: str) -> dict[str, Any] | None:
         """One item of a session, read consistently."""
