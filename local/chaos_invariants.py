@@ -256,8 +256,10 @@ def _stored_as_answered(
 
 def _writes_after_end(operations: list[Operation]) -> Invariant:
     """A write sent after its session's delete (204) answered 404; after its end (200), 409
-    or 404 (past the grace period), or a replay of an earlier write."""
-    invariant = Invariant("writes after end/delete refused (409/404)")
+    or 404 (past the grace period), or a replay of an earlier write. A 503 (DynamoDB
+    unavailable before the session could be read) refuses it too: it stores nothing, which
+    the stored-writes invariants check."""
+    invariant = Invariant("writes after end/delete refused (409/404/503)")
     closed: dict[tuple[str, str], float] = {}  # (session, "end" or "delete") -> answered at
     for op in operations:
         for e in op.exchanges:
@@ -270,6 +272,8 @@ def _writes_after_end(operations: list[Operation]) -> Invariant:
         deleted = closed.get((op.session, "delete"), float("inf"))
         ended = closed.get((op.session, "end"), float("inf"))
         for e in op.exchanges:
+            if e.status == 503:
+                continue
             if e.started > deleted:
                 allowed, how = e.status == 404, "deleted"
             elif e.started > ended:
