@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -24,6 +23,7 @@ from chat_sessions.http import (
 )
 from chat_sessions.models import MessageIn
 from chat_sessions.observability import logger, metrics
+from chat_sessions.resolver import Response
 from chat_sessions.service import ensure_visible
 
 # Init: a setting out of its bounds or a missing cursor key stops the function here.

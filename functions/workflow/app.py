@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -30,6 +29,7 @@ from chat_sessions.http import (
 )
 from chat_sessions.models import RevertIn, TurnIn, WorkflowPutIn, WorkflowVersionOut
 from chat_sessions.observability import logger, metrics
+from chat_sessions.resolver import Response
 from chat_sessions.service import ensure_visible
 from chat_sessions.workflows import Precondition
 

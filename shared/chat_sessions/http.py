@@ -8,8 +8,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
@@ -25,6 +23,7 @@ from chat_sessions.errors import (
 )
 from chat_sessions.models import canonical_uuid
 from chat_sessions.observability import logger, metrics
+from chat_sessions.resolver import APIGatewayHttpResolver, NotFoundError, Response
 
 M = TypeVar("M", bound=BaseModel)
 # ASCII digits only, matched whole: int() would take "+1", " 1", "1_0", and `$` a final "\n".
