@@ -207,6 +207,20 @@ ExpectedVersion = Annotated[
 
 
 class TurnIn(RequestBody):
+    # What one_workflow_change refuses, for the document: not a workflow and a patch at once.
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "not": {
+                "required": ["workflow", "workflow_patch"],
+                "properties": {
+                    "workflow": {"type": "object"},
+                    "workflow_patch": {"type": "object"},
+                },
+            }
+        },
+    )
     messages: list[MessageIn] = Field(min_length=1, max_length=TURN_MAX_MESSAGES)
     workflow: JsonObject | None = None
     workflow_patch: JsonObject | None = Field(None, description="An RFC 7396 merge patch.")
