@@ -11,6 +11,12 @@ STAMP := $(VENV)/.installed
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+# schemathesis pins many packages too: `make fuzz` runs it from a virtual environment of its own.
+SCHEMATHESIS_VERSION := 4.32.5
+SCHEMATHESIS_VENV := .venv-schemathesis
+SCHEMATHESIS_STAMP := $(SCHEMATHESIS_VENV)/.installed-$(SCHEMATHESIS_VERSION)
+FUZZ_EXAMPLES ?= 30
+FUZZ_SEED ?= 1
 # sam build wants python3.11 on the PATH; the virtual environment's interpreter serves.
 export PATH := $(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
@@ -28,7 +34,7 @@ CHAOS_SESSIONS ?= 20
 CHAOS_CALLERS ?= 10
 CHAOS_SEED ?= 1
 
-.PHONY: help venv build test lint typecheck validate checkov unit run invoke token bench chaos deploy openapi clean
+.PHONY: help venv build test lint typecheck validate checkov unit run invoke token bench chaos fuzz hostile deploy openapi clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -89,8 +95,25 @@ chaos: build ## mixed workload under DynamoDB faults, then the table's invariant
 		--sessions $(CHAOS_SESSIONS) --callers $(CHAOS_CALLERS) --seed $(CHAOS_SEED) \
 		$(if $(CHAOS_FAULTS),--faults '$(CHAOS_FAULTS)')
 
+$(SCHEMATHESIS_STAMP):
+	rm -rf $(SCHEMATHESIS_VENV)
+	$(PYTHON) -m venv $(SCHEMATHESIS_VENV)
+	$(SCHEMATHESIS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SCHEMATHESIS_VENV)/bin/python -m pip install --quiet schemathesis==$(SCHEMATHESIS_VERSION)
+	touch $(SCHEMATHESIS_STAMP)
+
+hostile: build ## about 150 hostile requests: documented status and envelope, no 5xx, nothing written
+	PYTHONPATH=shared $(BIN)/python -m local.hostile
+
+fuzz: build $(SCHEMATHESIS_STAMP) ## schemathesis, every check, against GET /openapi.json of a fresh local stack (FUZZ_EXAMPLES=30)
+	PYTHONPATH=shared $(BIN)/python -m local.fuzz -- \
+		env SCHEMATHESIS_HOOKS=local.fuzz_hooks $(SCHEMATHESIS_VENV)/bin/st \
+		--config-file local/schemathesis.toml run '{url}/openapi.json' --url '{url}' \
+		--checks all --exclude-checks unsupported_method \
+		--max-examples $(FUZZ_EXAMPLES) --seed $(FUZZ_SEED) --workers 1 --no-color
+
 deploy: build ## sam deploy --config-env $(STACK) (needs AWS credentials)
 	$(BIN)/sam deploy --config-env $(STACK)
 
 clean: ## remove build output and the virtual environment
-	rm -rf .aws-sam $(VENV) .venv-lambda $(CHECKOV_VENV)
+	rm -rf .aws-sam $(VENV) .venv-lambda $(CHECKOV_VENV) $(SCHEMATHESIS_VENV) .schemathesis

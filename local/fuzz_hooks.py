@@ -1,0 +1,56 @@
+"""schemathesis hooks for `make fuzz` (loaded through SCHEMATHESIS_HOOKS; they run in
+.venv-schemathesis, not in the project's environment).
+
+What the document states but JSON Schema cannot express, kept out of what is sent (in every
+phase, by `before_call`; schemathesis judges a case as it was sent) so
+that every remaining answer can be judged by the document alone (each is exercised by
+`python -m local.hostile` and the integration tests instead):
+
+- a list cursor is an opaque token the service issued (authenticated with a secret key): a
+  fuzzer cannot know which strings were issued, so it sends none;
+- a client message id names one message in its session: a fuzzer repeats the ids it drew
+  with other messages, which is 422 idempotency_key_reused by design, so each valid id it
+  sends is made fresh;
+- on a turn, If-Match and expected_version must agree (422 otherwise): a cross-field rule of
+  a header and the body, so a turn carries one or the other;
+- schemathesis reads an empty header as no header but sends it empty: an empty If-Match is
+  400 (the document's pattern refuses it), so it is left out of what is sent.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import MutableMapping
+from typing import Any
+
+import schemathesis  # type: ignore[import-not-found]
+
+_UUID = re.compile("[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+def _fresh(message: Any) -> None:
+    if isinstance(message, dict):
+        value = message.get("id")
+        if isinstance(value, str) and _UUID.fullmatch(value):
+            message["id"] = str(uuid.uuid4())
+
+
+@schemathesis.hook  # type: ignore[untyped-decorator]
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    """Edits the case as it is sent, in every phase; schemathesis judges what was sent."""
+    path, body = case.operation.path, case.body
+    query = case.query if isinstance(case.query, MutableMapping) else {}
+    query.pop("cursor", None)
+    headers = case.headers if isinstance(case.headers, MutableMapping) else {}
+    for name in [k for k in list(headers) if k.lower() == "if-match"]:
+        value = headers[name]
+        blank = isinstance(value, str) and not value.strip(" \t")
+        turn = path.endswith("/turns") and isinstance(body, dict)
+        if blank or (turn and body.get("expected_version") is not None):
+            del headers[name]
+    if path.endswith("/messages") and case.method.upper() == "POST":
+        _fresh(body)
+    elif path.endswith("/turns") and isinstance(body, dict):
+        for message in body.get("messages") or []:
+            _fresh(message)
