@@ -3,6 +3,7 @@ and GET /openapi.json."""
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -84,3 +85,9 @@ def openapi_document() -> Response[str]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+# Init is done: what it made lives as long as the sandbox, so the garbage collector need not
+# scan it again (it did, in a full collection during the first request: 15-20 ms of a cold
+# start).
+gc.freeze()

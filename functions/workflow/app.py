@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -174,3 +175,9 @@ def take_turn(session_id: str) -> Response[str]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+# Init is done: what it made lives as long as the sandbox, so the garbage collector need not
+# scan it again (it did, in a full collection during the first request: 15-20 ms of a cold
+# start).
+gc.freeze()
