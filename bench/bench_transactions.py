@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from botocore.config import Config
 
+from local.ddb_tables import create_pk_sk_table
 from local.dynamodb import local_client, start_dynamodb
 
 if TYPE_CHECKING:
@@ -40,19 +41,7 @@ def _client(url: str) -> DynamoDBClient:
 
 
 def _create_table(client: DynamoDBClient) -> str:
-    name = f"bench-tx-{uuid.uuid4().hex[:8]}"
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    name = create_pk_sk_table(client, f"bench-tx-{uuid.uuid4().hex[:8]}")
     client.put_item(
         TableName=name, Item={"pk": {"S": SESSION}, "sk": {"S": "counter"}, "n": {"N": "0"}}
     )

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from botocore.config import Config
 
+from local.ddb_tables import create_pk_sk_table
 from local.dynamodb import EmbeddedDynamoDB, local_client, start_dynamodb
 
 
@@ -34,17 +35,4 @@ def dynamodb(dynamodb_server: EmbeddedDynamoDB) -> Any:
 @pytest.fixture
 def table(dynamodb: Any) -> str:
     """A fresh pk/sk table per test, so tests never see each other's items."""
-    name = f"embedded-{uuid.uuid4().hex[:12]}"
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return name
+    return create_pk_sk_table(dynamodb, f"embedded-{uuid.uuid4().hex[:12]}")

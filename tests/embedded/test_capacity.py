@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from local import ddb_hooks
 from local.ddb_capacity import Capacity, read_units, write_units
+from tests.helpers.dynamodb import moto_table
 
 TABLE = "capacity"
 
@@ -27,31 +26,7 @@ def capacity() -> Iterator[Capacity]:
 
 @pytest.fixture
 def client() -> Iterator[Any]:
-    with mock_aws():
-        ddb = boto3.client(
-            "dynamodb",
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
-        ddb.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "gpk")
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "sparse",
-                    "KeySchema": [{"AttributeName": "gpk", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    with moto_table(TABLE) as ddb:
         yield ddb
 
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from local import ddb_hooks, ddb_limits
 from local.ddb_limits import MAX_ITEM_BYTES, item_size, number_size
+from tests.helpers.dynamodb import moto_table
 
 TABLE = "limits"
 BIG = "x" * 300_000  # one of these fits in an item, two do not
@@ -38,31 +37,7 @@ def strict() -> Iterator[None]:
 
 @pytest.fixture
 def client() -> Iterator[Any]:
-    with mock_aws():
-        ddb = boto3.client(
-            "dynamodb",
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
-        ddb.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "gpk")
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "sparse",
-                    "KeySchema": [{"AttributeName": "gpk", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    with moto_table(TABLE) as ddb:
         yield ddb
 
 

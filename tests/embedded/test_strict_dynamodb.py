@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError
 
 from local.ddb_faults import FaultSpec
 from local.ddb_strict import StrictSettings
+from local.ddb_tables import create_pk_sk_table
 from local.dynamodb import EmbeddedDynamoDB, local_client, start_dynamodb
 
 # A hold long enough that a request sent meanwhile surely meets it, even on a busy machine.
@@ -22,24 +23,7 @@ HOLD_MS = "3000"
 
 
 def make_table(client: Any, ttl: bool = False) -> str:
-    name = f"strict-{uuid.uuid4().hex[:10]}"
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    if ttl:
-        client.update_time_to_live(
-            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
-        )
-    return name
+    return create_pk_sk_table(client, f"strict-{uuid.uuid4().hex[:10]}", ttl=ttl)
 
 
 def key(sk: str) -> dict[str, Any]:

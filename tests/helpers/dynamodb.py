@@ -1,16 +1,21 @@
 """The service's DynamoDB in tests: a strict embedded server's table read whole
-(`table_items`; the `strict_server` fixture of tests/integration/conftest.py starts one), and
-throttling injected into the service's own client (`throttle`)."""
+(`table_items`; the `strict_server` fixture of tests/integration/conftest.py starts one),
+throttling injected into the service's own client (`throttle`), and a bare pk/sk table in
+moto's in-process DynamoDB (`moto_table`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
+import boto3
 from botocore.config import Config
+from moto import mock_aws
 
 from chat_sessions import service
+from local.ddb_tables import create_pk_sk_table
 from local.dynamodb import local_client
 from tests.helpers.api import TABLE
 
@@ -44,3 +49,18 @@ def throttle(operation: str, code: str) -> None:
     # is the response botocore uses instead of sending the request.
     events = service.get_store().client.meta.events
     events.register(f"before-call.dynamodb.{operation}", answer)  # type: ignore[arg-type]
+
+
+@contextmanager
+def moto_table(name: str) -> Iterator[Any]:
+    """A boto3 client of moto's in-process DynamoDB (hooks as installed) holding the pk/sk
+    table `name` with a KEYS_ONLY index "sparse" on gpk."""
+    with mock_aws():
+        client = boto3.client(
+            "dynamodb",
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        create_pk_sk_table(client, name, indexes={"sparse": "gpk"})
+        yield client
