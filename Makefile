@@ -34,6 +34,16 @@ CHAOS_SESSIONS ?= 20
 CHAOS_CALLERS ?= 10
 CHAOS_SEED ?= 1
 
+# A recipe for a tool's stamp ($@): $(call tool_venv,DIR,PACKAGE==VERSION) makes DIR afresh, a
+# virtual environment with only that package (and what it pins).
+define tool_venv
+	rm -rf $(1)
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --upgrade pip
+	$(1)/bin/python -m pip install --quiet $(2)
+	touch $@
+endef
+
 .PHONY: help venv build test lint typecheck validate checkov unit run invoke token bench chaos fuzz hostile deploy openapi clean
 
 help: ## list the targets
@@ -62,11 +72,7 @@ validate: $(STAMP) ## sam validate --lint
 	$(BIN)/sam validate --lint
 
 $(CHECKOV_STAMP):
-	rm -rf $(CHECKOV_VENV)
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
-	touch $(CHECKOV_STAMP)
+	$(call tool_venv,$(CHECKOV_VENV),checkov==$(CHECKOV_VERSION))
 
 checkov: $(CHECKOV_STAMP) ## checkov on template.yaml: no failed check (skips carry their reason)
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation \
@@ -96,11 +102,7 @@ chaos: build ## mixed workload under DynamoDB faults, then the table's invariant
 		$(if $(CHAOS_FAULTS),--faults '$(CHAOS_FAULTS)')
 
 $(SCHEMATHESIS_STAMP):
-	rm -rf $(SCHEMATHESIS_VENV)
-	$(PYTHON) -m venv $(SCHEMATHESIS_VENV)
-	$(SCHEMATHESIS_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(SCHEMATHESIS_VENV)/bin/python -m pip install --quiet schemathesis==$(SCHEMATHESIS_VERSION)
-	touch $(SCHEMATHESIS_STAMP)
+	$(call tool_venv,$(SCHEMATHESIS_VENV),schemathesis==$(SCHEMATHESIS_VERSION))
 
 hostile: build ## about 150 hostile requests: documented status and envelope, no 5xx, nothing written
 	PYTHONPATH=shared $(BIN)/python -m local.hostile
