@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import sys
 import tempfile
 import threading
@@ -32,7 +31,7 @@ from local.chaos_report import report
 from local.chaos_workload import Workload
 from local.dynamodb import local_client
 from local.lambda_spec import DEFAULT_TABLE_NAME
-from local.launch import launch_clean
+from local.launch import end_run, launch_clean
 
 CLEANUP_MINUTES = 0.05
 DEFAULT_FAULTS = "throttle=0.05,internal=0.01,lost_reply=0.01,latency=0-40"
@@ -121,15 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(report(workload.operations, invariants, seconds)))
     for failure in workload.errors:
         print(f"chaos itself failed: {failure}")
-    if workload.errors or not all(inv.held for inv in invariants):
-        journal = log_dir / "journal.jsonl"
+    failed = bool(workload.errors) or not all(inv.held for inv in invariants)
+    journal = log_dir / "journal.jsonl"
+    if failed:
         with journal.open("w") as out:
             for op in workload.operations:
                 out.write(json.dumps(asdict(op), default=str) + "\n")
-        print(f"\nserver log: {stack.log_path}\njournal: {journal}")
-        return 1
-    shutil.rmtree(log_dir, ignore_errors=True)
-    return 0
+    end_run(log_dir, failed, {"server log": stack.log_path, "journal": journal})
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

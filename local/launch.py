@@ -1,5 +1,5 @@
 """`python -m local.server` as a child process on free ports, for what drives the whole stack
-over HTTP: `make chaos` (`local.chaos`) and the end-to-end tests.
+over HTTP: `make chaos` (`local.chaos`), `make hostile`, `make fuzz` and the end-to-end tests.
 
 The server leads a session of its own (so a Ctrl-C in the terminal reaches only the caller),
 writes its log to a file, and is ready once it logs `READY_LINE`; `stop` sends it SIGINT, as
@@ -9,6 +9,7 @@ from Ctrl-C, and it ends everything it started.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -115,3 +116,12 @@ def launch_clean(log_dir: Path, settings: Mapping[str, str]) -> Launched:
         return launch(log_dir / "server.log", {**env, **settings})
     except LaunchError as error:
         raise RuntimeError(f"{error}:\n{error.log[-3000:]}") from None
+
+
+def end_run(log_dir: Path, failed: bool, kept: Mapping[str, Path]) -> None:
+    """The end of a tool's run in `log_dir` (`launch_clean`): after a failure the folder stays
+    and each of `kept` is named ("server log: PATH"); otherwise the folder goes."""
+    if failed:
+        print("\n" + "\n".join(f"{label}: {path}" for label, path in kept.items()))
+    else:
+        shutil.rmtree(log_dir, ignore_errors=True)
