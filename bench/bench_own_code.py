@@ -15,21 +15,21 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import importlib.util
 import json
 import os
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from botocore import xform_name
 from botocore.stub import Stubber
+
+from local.in_process import LambdaContext, load_function
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -65,14 +65,8 @@ ROUTES: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
-@dataclass
-class Context:
-    """What the handlers read of Lambda's context object."""
-
-    function_name: str = "bench"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+class Context(LambdaContext):
+    """Lambda's context object, with the time left that the handlers read."""
 
     def get_remaining_time_in_millis(self) -> int:
         return 29_000
@@ -82,16 +76,6 @@ class Context:
 class Call:
     operation: str
     response: dict[str, Any]
-
-
-def load_function(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        f"bench_function_{name}", ROOT / "functions" / name / "app.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def build_event(name: str, session_id: str, adjust: dict[str, Any]) -> dict[str, Any]:

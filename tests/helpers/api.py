@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import base64
 import copy
-import importlib.util
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from chat_sessions import config, service
+from local.in_process import LambdaContext as LambdaContext
+from local.in_process import load_function as load_function
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -25,25 +26,6 @@ _UNSET: Any = object()
 # The `settings` fixture: settings(MAX_MESSAGE_BYTES=10) changes them for one test.
 ChangeSettings = Callable[..., None]
 TEST_CURSOR_KEY = "test-cursor-key-" + "0123456789abcdef" * 2
-
-
-def load_function(name: str) -> ModuleType:
-    """A function's app.py, imported under a unique name (every function has an app.py)."""
-    spec = importlib.util.spec_from_file_location(
-        f"function_{name}", ROOT / "functions" / name / "app.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "test-function"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 def load_event(name: str) -> dict[str, Any]:
