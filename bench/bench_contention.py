@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections import Counter
 from typing import Any
 
@@ -13,6 +12,7 @@ from chat_sessions import config, messages, service, sessions
 from chat_sessions.models import CreateSessionIn, MessageIn
 from local.dynamodb import local_client
 from local.template import create_table
+from local.threads import run_together
 
 WRITERS = 200
 
@@ -39,13 +39,7 @@ def run(url: str) -> dict[str, Any]:
         start.wait()
         messages.append_message("bench", session.id, MessageIn(role="user", content=f"m{i}"))
 
-    threads = [threading.Thread(target=append, args=(i,)) for i in range(WRITERS)]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
+    elapsed = run_together(append, WRITERS)
     stored = sessions.get_session("bench", session.id).message_count
     return {
         "writers": WRITERS,

@@ -17,7 +17,6 @@ import json
 import random
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -32,6 +31,7 @@ from local.chaos_workload import Workload
 from local.dynamodb import local_client
 from local.lambda_spec import DEFAULT_TABLE_NAME
 from local.launch import end_run, launch_clean
+from local.threads import run_together
 
 CLEANUP_MINUTES = 0.05
 DEFAULT_FAULTS = "throttle=0.05,internal=0.01,lost_reply=0.01,latency=0-40"
@@ -103,14 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         workload = Workload(stack.port, args, client)
         started = time.monotonic()
         workload.setup(args.sessions, random.Random(args.seed))
-        threads = [
-            threading.Thread(target=workload.client, args=(args.seed * 1000 + i,), daemon=True)
-            for i in range(args.clients)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_together(lambda i: workload.client(args.seed * 1000 + i), args.clients, daemon=True)
         seconds = time.monotonic() - started
         table = settle(client, workload.operations)
         invariants = check(workload.operations, table, workload.owners, workload.ended)

@@ -7,10 +7,8 @@ import dataclasses
 import json
 import shutil
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,7 +16,9 @@ from local.emulator import InvokeResult
 from local.lambda_spec import FunctionSpec, function_specs
 from local.runtime import LocalRuntime
 from local.runtime_env import ensure_runtime_env
+from local.threads import run_together
 from tests.helpers.server import BUILD_DIR, ROOT, ensure_build
+from tests.helpers.written_function import written_function
 
 pytestmark = pytest.mark.e2e
 
@@ -42,21 +42,10 @@ def runtime_python() -> Path:
     return ensure_runtime_env()
 
 
-def probe_spec(tmp_path: Path, **changes: Any) -> FunctionSpec:
-    code = tmp_path / "ProbeFunction"
-    code.mkdir()
-    (code / "app.py").write_text(PROBE)
-    spec = FunctionSpec(
-        name="ProbeFunction",
-        code_dir=code,
-        layer_dirs=(),
-        handler="app.lambda_handler",
-        runtime="python3.11",
-        memory_mb=256,
-        timeout_s=10,
-        environment={"TABLE_NAME": "ChatSessions"},
+def probe_spec(tmp_path: Path) -> FunctionSpec:
+    return written_function(
+        tmp_path, "ProbeFunction", PROBE, memory_mb=256, environment={"TABLE_NAME": "ChatSessions"}
     )
-    return dataclasses.replace(spec, **changes)
 
 
 @pytest.fixture
@@ -110,18 +99,12 @@ def test_busy_pool_makes_callers_wait_never_refuses(probe: LocalRuntime) -> None
     results: list[InvokeResult] = []
     lock = threading.Lock()
 
-    def call() -> None:
+    def call(_: int) -> None:
         result = probe.invoke("ProbeFunction", {"modules": [], "env": [], "sleep": 0.3})
         with lock:
             results.append(result)
 
-    threads = [threading.Thread(target=call) for _ in range(5)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = run_together(call, 5)
     assert len(results) == 5 and not any(result.failed for result in results)
     assert {result.emulator for result in results} == {"ProbeFunction#1", "ProbeFunction#2"}
     assert sum(result.cold for result in results) == 2

@@ -4,11 +4,11 @@ template's functions: it sleeps, allocates, fails or answers a large body as its
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
 from local.lambda_spec import FunctionSpec
+from tests.helpers.written_function import written_function
 
 NAME = "LimitsFunction"
 HANDLER = """
@@ -35,17 +35,4 @@ def lambda_handler(event, context):
 
 def limits_spec(tmp_path: Path, **changes: Any) -> FunctionSpec:
     """The test function, as `function_specs` would describe one from the template."""
-    code = tmp_path / NAME
-    code.mkdir(exist_ok=True)
-    (code / "app.py").write_text(HANDLER)
-    spec = FunctionSpec(
-        name=NAME,
-        code_dir=code,
-        layer_dirs=(),
-        handler="app.lambda_handler",
-        runtime="python3.11",
-        memory_mb=128,
-        timeout_s=10,
-        environment={},
-    )
-    return dataclasses.replace(spec, **changes)
+    return written_function(tmp_path, NAME, HANDLER, **changes)
