@@ -1,10 +1,12 @@
 """The service's DynamoDB in tests: a strict embedded server's table read whole
 (`table_items`; the `strict_server` fixture of tests/integration/conftest.py starts one),
-throttling injected into the service's own client (`throttle`), and a bare pk/sk table in
-moto's in-process DynamoDB (`moto_table`)."""
+throttling injected into the service's own client (`throttle`), and bare pk/sk tables: in
+moto's in-process DynamoDB (`moto_table`) or on an embedded server (`client_for`,
+`make_table`)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
@@ -16,7 +18,7 @@ from moto import mock_aws
 
 from chat_sessions import service
 from local.ddb_tables import create_pk_sk_table
-from local.dynamodb import local_client
+from local.dynamodb import EmbeddedDynamoDB, local_client
 from tests.helpers.api import TABLE
 
 # strict_server(extra settings) -> the URL of a strict embedded DynamoDB the service now uses.
@@ -64,3 +66,18 @@ def moto_table(name: str) -> Iterator[Any]:
         )
         create_pk_sk_table(client, name, indexes={"sparse": "gpk"})
         yield client
+
+
+def client_for(server: EmbeddedDynamoDB, attempts: int = 1) -> Any:
+    """A client of `server` that tries each request `attempts` times."""
+    return local_client(
+        server.url,
+        Config(
+            retries={"total_max_attempts": attempts, "mode": "standard"}, max_pool_connections=8
+        ),
+    )
+
+
+def make_table(client: Any, ttl: bool = False) -> str:
+    """A fresh pk/sk table (with `ttl`, time to live on "ttl"); its name."""
+    return create_pk_sk_table(client, f"strict-{uuid.uuid4().hex[:10]}", ttl=ttl)
