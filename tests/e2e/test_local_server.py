@@ -18,6 +18,7 @@ import pytest
 from local.jwt_auth import short_keys_allowed
 from local.processes import free_port
 from local.template import schedules
+from local.threads import run_together
 from local.token import make_token
 from tests.helpers.processes import descendants, describe
 from tests.helpers.server import ROOT, LocalServer, start_server
@@ -44,6 +45,18 @@ def all_messages(server: LocalServer, session_id: str) -> list[dict[str, Any]]:
         cursor = page["next_cursor"]
         if cursor is None:
             return items
+
+
+def run_in_root(command: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """`command` run in the repository's root, its output captured as text, any status."""
+    return subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def run_module(module: str, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """`python -m module args...` with this interpreter, as `run_in_root`."""
+    return run_in_root([sys.executable, "-m", module, *args], timeout)
 
 
 def test_create_append_and_list(server: LocalServer) -> None:
@@ -174,21 +187,13 @@ def test_eight_concurrent_clients_lose_nothing(server: LocalServer) -> None:
 
 
 def test_make_invoke_prints_the_response(server: LocalServer) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "local.invoke",
-            "SessionsFunction",
-            "events/sessions_list.json",
-            "--dynamodb-port",
-            str(server.dynamodb_port),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    done = run_module(
+        "local.invoke",
+        "SessionsFunction",
+        "events/sessions_list.json",
+        "--dynamodb-port",
+        str(server.dynamodb_port),
         timeout=120,
-        check=False,
     )
     assert done.returncode == 0, done.stderr
     response = json.loads(done.stdout)
@@ -220,14 +225,7 @@ def test_readme_walkthrough(server: LocalServer, tmp_path: Path) -> None:
     )
     assert found is not None, "README.md has no ```bash block between the walkthrough markers"
     script = found.group(1).replace("127.0.0.1:3000", f"127.0.0.1:{server.port}")
-    done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_in_root(["bash", "-euo", "pipefail", "-c", script], timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     appended = re.findall(r'"content":\s*"([^"]+)"', script)
     assert appended, "the walkthrough appends no message"
@@ -235,21 +233,8 @@ def test_readme_walkthrough(server: LocalServer, tmp_path: Path) -> None:
 
 
 def test_port_taken_is_a_clear_error(server: LocalServer) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "local.server",
-            "--port",
-            str(server.port),
-            "--dynamodb-port",
-            str(free_port()),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    done = run_module(
+        "local.server", "--port", str(server.port), "--dynamodb-port", str(free_port()), timeout=60
     )
     assert done.returncode == 2
     assert f"cannot listen on 127.0.0.1:{server.port} for the API: address already in use" in (
@@ -258,21 +243,8 @@ def test_port_taken_is_a_clear_error(server: LocalServer) -> None:
 
 
 def test_missing_build_output_is_a_clear_error(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "local.server",
-            "--port",
-            str(free_port()),
-            "--build-dir",
-            str(tmp_path),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    done = run_module(
+        "local.server", "--port", str(free_port()), "--build-dir", str(tmp_path), timeout=60
     )
     assert done.returncode == 2
     assert "Run `make build`" in done.stderr
@@ -283,16 +255,7 @@ def test_sigint_stops_every_process(tmp_path: Path) -> None:
     try:
         # Two emulators of one function (concurrent requests) and one of another.
         results: list[int] = []
-        threads = [
-            threading.Thread(
-                target=lambda: results.append(server.request("GET", "/sessions").status)
-            )
-            for _ in range(2)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_together(lambda _: results.append(server.request("GET", "/sessions").status), 2)
         results.append(server.request("GET", "/openapi.json", token=None).status)
         results.append(server.request("GET", f"/sessions/{uuid.uuid4()}/messages").status)
         assert results == [200, 200, 200, 404]
