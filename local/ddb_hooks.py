@@ -17,8 +17,9 @@ The same hooks serve moto in-process (`mock_aws`, the integration tests) and mot
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -67,8 +68,14 @@ def install(hooks: Sequence[Hook]) -> None:
         setattr(DynamoHandler, name, _wrapped(name, original) if _HOOKS else original)
 
 
-def installed() -> list[Hook]:
-    return list(_HOOKS)
+@contextlib.contextmanager
+def in_effect(hooks: Sequence[Hook]) -> Iterator[None]:
+    """`install(hooks)` for the block, then none (stock moto) however the block ends."""
+    install(hooks)
+    try:
+        yield
+    finally:
+        install([])
 
 
 def _wrapped(name: str, original: Callable[..., Any]) -> Callable[..., Any]:

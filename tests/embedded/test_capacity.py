@@ -17,11 +17,8 @@ TABLE = "capacity"
 @pytest.fixture
 def capacity() -> Iterator[Capacity]:
     counted = Capacity()
-    ddb_hooks.install([counted.hook])
-    try:
+    with ddb_hooks.in_effect([counted.hook]):
         yield counted
-    finally:
-        ddb_hooks.install([])
 
 
 @pytest.fixture

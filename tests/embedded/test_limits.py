@@ -19,20 +19,14 @@ BIG = "x" * 300_000  # one of these fits in an item, two do not
 
 @pytest.fixture(params=["strict", "stock"])
 def mode(request: pytest.FixtureRequest) -> Iterator[str]:
-    ddb_hooks.install([ddb_limits.hook] if request.param == "strict" else [])
-    try:
+    with ddb_hooks.in_effect([ddb_limits.hook] if request.param == "strict" else []):
         yield str(request.param)
-    finally:
-        ddb_hooks.install([])
 
 
 @pytest.fixture
 def strict() -> Iterator[None]:
-    ddb_hooks.install([ddb_limits.hook])
-    try:
+    with ddb_hooks.in_effect([ddb_limits.hook]):
         yield
-    finally:
-        ddb_hooks.install([])
 
 
 @pytest.fixture

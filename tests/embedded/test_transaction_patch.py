@@ -118,6 +118,16 @@ def test_transaction_snapshots_items_not_whole_tables(monkeypatch: pytest.Monkey
     assert error[0] == "TransactionCanceledException"
 
 
+def error_leaving_nothing(actions: list[dict[str, Any]]) -> str:
+    """Runs `actions` through the replacement on a fresh backend; the error's name, once the
+    items and the stream are checked to be as they were before."""
+    untouched = run_in_moto(lambda backend, actions: None, [])[1:]
+    error, *state = run_in_moto(_transact_write_items, actions)
+    assert error is not None
+    assert state == list(untouched)
+    return str(error[0])
+
+
 def test_an_action_with_two_operations_leaves_earlier_actions_undone() -> None:
     # Given a transaction whose second action holds both a Put and a Delete
     actions = [
@@ -127,29 +137,18 @@ def test_an_action_with_two_operations_leaves_earlier_actions_undone() -> None:
             "Delete": {"TableName": "chat", "Key": key("D")},
         },
     ]
-    untouched = run_in_moto(lambda backend, actions: None, [])[1:]
 
-    # When it runs (moto's own left the first action applied)
-    error, *state = run_in_moto(_transact_write_items, actions)
-
-    # Then it is rejected and the first action was rolled back
-    assert error is not None
-    assert error[0] == "TransactWriteSingleOpException"
-    assert state == list(untouched)
+    # When it runs (moto's own left the first action applied), then it is rejected and the
+    # first action was rolled back
+    assert error_leaving_nothing(actions) == "TransactWriteSingleOpException"
 
 
 def test_a_cancelled_transaction_naming_its_table_by_arn_is_rolled_back_too() -> None:
     # Given the failing transaction, addressing the table by ARN (moto kept no copy then)
     actions = four_actions("arn:aws:dynamodb:us-east-1:123456789012:table/chat", "closed")
-    untouched = run_in_moto(lambda backend, actions: None, [])[1:]
 
-    # When it runs
-    error, *state = run_in_moto(_transact_write_items, actions)
-
-    # Then it is cancelled and nothing it did is left
-    assert error is not None
-    assert error[0] == "TransactionCanceledException"
-    assert state == list(untouched)
+    # When it runs, then it is cancelled and nothing it did is left
+    assert error_leaving_nothing(actions) == "TransactionCanceledException"
 
 
 def test_refuses_to_load_with_an_unsupported_moto() -> None:
