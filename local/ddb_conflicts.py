@@ -24,7 +24,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from local.ddb_hooks import After, Answer
@@ -71,7 +71,6 @@ class Conflicts:
         self._tokens: dict[str, tuple[str, float, int]] = {}  # token -> (digest, when, holder)
         self._ids = itertools.count(1)
         self._local = threading.local()
-        self.conflicts_raised = 0
 
     # --- the hook ---------------------------------------------------------------------
 
@@ -81,7 +80,6 @@ class Conflicts:
         if action in ("put_item", "update_item", "delete_item"):
             attributes = body.get("Key") or body.get("Item") or {}
             if self._is_held(item_key(backend, body["TableName"], attributes)):
-                self.conflicts_raised += 1
                 raise _error(
                     "TransactionConflictException",
                     "Transaction is ongoing for the item",
@@ -115,7 +113,6 @@ class Conflicts:
         if any(held):
             from moto.dynamodb.exceptions import TransactionCanceledException
 
-            self.conflicts_raised += 1
             raise TransactionCanceledException(
                 [
                     ("TransactionConflict", "Transaction is ongoing for the item", None)
@@ -154,7 +151,6 @@ class Conflicts:
             body["RequestItems"][table_name] = kept
         if not unprocessed:
             return None
-        self.conflicts_raised += sum(len(r) for r in unprocessed.values())
 
         def report(result: dict[str, Any]) -> None:
             result["UnprocessedItems"] = unprocessed
@@ -192,10 +188,6 @@ class Conflicts:
                 sleep(remaining)
         finally:
             self._release(holder)
-
-    def held_items(self) -> Iterator[ItemKey]:
-        with self._lock:
-            return iter(list(self._held))
 
 
 def _digest(body: dict[str, Any]) -> str:
