@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from chat_sessions import config, messages, service, sessions, workflows
+from chat_sessions import config, messages, session_access, sessions, workflows
 from chat_sessions.models import CreateSessionIn, MessageIn, TurnIn
 from local.dynamodb import local_client
 from local.template import create_table, table_definition
@@ -74,7 +74,7 @@ def _use_table(url: str, name: str, owner_index_all: bool = False) -> Meter:
     every attribute (the design before the index was made keys-only)."""
     os.environ["TABLE_NAME"] = name
     config.get_settings.cache_clear()
-    service.get_store.cache_clear()
+    session_access.get_table.cache_clear()
     client = local_client(url)
     if owner_index_all:
         definition = table_definition(name)
@@ -84,7 +84,7 @@ def _use_table(url: str, name: str, owner_index_all: bool = False) -> Meter:
         client.create_table(**definition)
     else:
         create_table(client, name)
-    return Meter(service.get_store().client)
+    return Meter(session_access.get_table().client)
 
 
 def run(url: str) -> dict[str, dict[str, float]]:

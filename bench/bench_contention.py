@@ -8,7 +8,7 @@ import threading
 from collections import Counter
 from typing import Any
 
-from chat_sessions import config, messages, service, sessions
+from chat_sessions import config, messages, session_access, sessions
 from chat_sessions.models import CreateSessionIn, MessageIn
 from local.dynamodb import local_client
 from local.template import create_table
@@ -26,11 +26,11 @@ def run(url: str) -> dict[str, Any]:
         AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 - the embedded DynamoDB takes any
     )
     config.get_settings.cache_clear()
-    service.get_store.cache_clear()
+    session_access.get_table.cache_clear()
     create_table(local_client(url), "ContentionBench")
     session = sessions.create_session("bench", CreateSessionIn(), None)
     calls: Counter[str] = Counter()
-    service.get_store().client.meta.events.register(
+    session_access.get_table().client.meta.events.register(
         "before-call.dynamodb", lambda model, **_: calls.update([model.name])
     )
     start = threading.Barrier(WRITERS)

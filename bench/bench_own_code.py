@@ -194,13 +194,13 @@ def run(dynamodb_url: str, iterations: int = ITERATIONS) -> dict[str, Any]:
         }
     )
     try:
-        from chat_sessions import config, service
+        from chat_sessions import config, session_access
 
         config.get_settings.cache_clear()
         config.cursor_key.cache_clear()
-        service.get_store.cache_clear()
+        session_access.get_table.cache_clear()
         functions = {name: load_function(name) for name in {f for _, f, _ in ROUTES}}
-        client = service.get_store().client
+        client = session_access.get_table().client
         recorded = record(functions, client)
         results: dict[str, Any] = {}
         with Stubber(client) as stubber:
@@ -214,7 +214,7 @@ def run(dynamodb_url: str, iterations: int = ITERATIONS) -> dict[str, Any]:
                     "p95_ms": round(percentile(timings, 0.95), 3),
                     "dynamodb_calls": len(calls),
                 }
-        service.get_store.cache_clear()
+        session_access.get_table.cache_clear()
         return results
     finally:
         os.environ.clear()

@@ -14,7 +14,6 @@ from typing import Any
 
 from chat_sessions import workflow_diff
 from chat_sessions.records import (
-    DELETED,
     MSG_PREFIX,
     MSGID_PREFIX,
     SESSION_SK,
@@ -28,6 +27,7 @@ from chat_sessions.records import (
     message_sk,
     version_sk,
 )
+from chat_sessions.statuses import SessionStatus
 from chat_sessions.workflows import MAX_CHANGES_BYTES
 from local.chaos_journal import (
     NO_ANSWER,
@@ -43,7 +43,7 @@ from local.chaos_journal import (
 def _live(items: Items) -> SessionRecord | None:
     """The session's record, unless it is missing or marked deleted."""
     item = items.get(SESSION_SK)
-    if item is None or item["status"]["S"] == DELETED:
+    if item is None or item["status"]["S"] == SessionStatus.DELETED:
         return None
     return SessionRecord.from_item(item)
 

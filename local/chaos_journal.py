@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chat_sessions.records import DELETED, SESSION_SK
+from chat_sessions.records import SESSION_SK
+from chat_sessions.statuses import SessionStatus
 
 Items = dict[str, dict[str, Any]]  # sort key -> item
 Table = dict[str, Items]  # session id -> its items
@@ -119,7 +120,7 @@ def should_be_gone(operations: Iterable[Operation], table: Table, now: float) ->
     gone = {
         sid
         for sid, items in table.items()
-        if items.get(SESSION_SK, {}).get("status") == {"S": DELETED}
+        if items.get(SESSION_SK, {}).get("status") == {"S": SessionStatus.DELETED.value}
     }
     for op in operations:
         if op.session is None:

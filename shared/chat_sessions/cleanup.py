@@ -17,14 +17,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from chat_sessions import clock, expiry
 from chat_sessions.config import get_settings
+from chat_sessions.dynamo import Key
 from chat_sessions.errors import Unavailable
 from chat_sessions.observability import logger, metrics
-from chat_sessions.service import get_store
-from chat_sessions.store import Deadlines
+from chat_sessions.session_access import get_sweeps
+from chat_sessions.statuses import SessionStatus
+from chat_sessions.sweeps import Deadlines, Position
 
 DEFAULT_MARGIN_MS = 10_000  # stop this long before the function's timeout; the next run resumes
 PAGE_SIZE = 100  # due sessions per index page
@@ -35,11 +36,12 @@ EXPIRE, DELETE = "expire", "delete"
 
 def next_step(status: str, expires_at: str, delete_after: str, now: datetime) -> str | None:
     """What the cleanup does to a session now: EXPIRE it, DELETE it, or nothing (None)."""
-    if expiry.effective_status(status, clock.from_text(expires_at), now) == expiry.ACTIVE:
+    active = SessionStatus.ACTIVE
+    if expiry.effective_status(status, clock.from_text(expires_at), now) == active:
         return None
     if expiry.is_gone(clock.from_text(delete_after), now):
         return DELETE
-    return EXPIRE if status == expiry.ACTIVE else None
+    return EXPIRE if status == active else None
 
 
 def run_cleanup(
@@ -65,14 +67,14 @@ class _Sweep:
     the deletions under way: keys not yet sent, and sessions whose other items are all sent."""
 
     def __init__(self, remaining_ms: Callable[[], int], margin_ms: int) -> None:
-        self.store = get_store()
+        self.store = get_sweeps()
         self.now = clock.now()
         self.now_text = clock.to_text(self.now)
         self.remaining_ms = remaining_ms
         self.margin_ms = margin_ms
         self.expired = 0
         self.deleted = 0
-        self.keys: list[dict[str, Any]] = []
+        self.keys: list[Key] = []
         self.emptied: list[str] = []
         # An expired session moves along the index and may come up again in the same run.
         self.handled: set[str] = set()
@@ -85,7 +87,7 @@ class _Sweep:
 
     def shard(self, shard: str) -> bool:
         """Handle every due session of one shard; False when time ran out first."""
-        start: dict[str, Any] | None = None
+        start: Position | None = None
         while True:
             if self.out_of_time():
                 return False

@@ -1,12 +1,14 @@
 """Domain exceptions. Each carries the HTTP status and error code of api.md; the layer's
-exception handler (http.py) is the one place that turns them into responses."""
+exception handler (api_glue.py) is the one place that turns them into responses."""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-class ServiceError(Exception):
+class ApiError(Exception):
+    """The base of every error answered in api.md's envelope."""
+
     status = 500
     code = "internal_error"
 
@@ -16,15 +18,15 @@ class ServiceError(Exception):
         self.details = details
 
 
-class BadRequest(ServiceError):
+class BadRequest(ApiError):
     status, code = 400, "bad_request"
 
 
-class Unauthorized(ServiceError):
+class Unauthorized(ApiError):
     status, code = 401, "unauthorized"
 
 
-class NotFound(ServiceError):
+class NotFound(ApiError):
     status, code = 404, "not_found"
 
 
@@ -33,29 +35,29 @@ class SessionNotFound(NotFound):
         super().__init__("session not found")
 
 
-class UnsupportedMediaType(ServiceError):
+class UnsupportedMediaType(ApiError):
     status, code = 415, "unsupported_media_type"
 
 
-class ValidationFailed(ServiceError):
+class ValidationFailed(ApiError):
     status, code = 422, "validation_error"
 
     def __init__(self, message: str, details: list[dict[str, str]]) -> None:
         super().__init__(message, details)
 
 
-class PayloadTooLarge(ServiceError):
+class PayloadTooLarge(ApiError):
     status, code = 413, "payload_too_large"
 
 
-class SessionNotActive(ServiceError):
+class SessionNotActive(ApiError):
     status, code = 409, "session_not_active"
 
     def __init__(self, status: str) -> None:
         super().__init__(f"session is {status}: it is read-only")
 
 
-class VersionConflict(ServiceError):
+class VersionConflict(ApiError):
     status, code = 412, "version_conflict"
 
     def __init__(self, current_version: int) -> None:
@@ -65,15 +67,15 @@ class VersionConflict(ServiceError):
         )
 
 
-class LimitExceeded(ServiceError):
+class LimitExceeded(ApiError):
     status, code = 409, "limit_exceeded"
 
 
-class PatchFailed(ServiceError):
+class PatchFailed(ApiError):
     status, code = 409, "patch_failed"
 
 
-class Unavailable(ServiceError):
+class Unavailable(ApiError):
     status, code = 503, "unavailable"
 
     def __init__(self, message: str = "the service is busy; retry", retry_after: int = 1) -> None:
@@ -81,5 +83,5 @@ class Unavailable(ServiceError):
         self.retry_after = retry_after
 
 
-class IdempotencyKeyReused(ServiceError):
+class IdempotencyKeyReused(ApiError):
     status, code = 422, "idempotency_key_reused"

@@ -6,8 +6,7 @@ import uuid
 from datetime import datetime
 
 from chat_sessions.config import Settings
-
-ACTIVE, EXPIRED, ENDED = "active", "expired", "ended"
+from chat_sessions.statuses import SessionStatus
 
 
 def expires_at(last_write: datetime, created_at: datetime, settings: Settings) -> datetime:
@@ -24,9 +23,10 @@ def ttl(created_at: datetime, settings: Settings) -> int:
     return int((created_at + settings.max_lifetime + settings.grace).timestamp())
 
 
-def effective_status(status: str, expires: datetime, now: datetime) -> str:
+def effective_status(status: str, expires: datetime, now: datetime) -> SessionStatus:
     """An active session past its expiry is expired, whether or not anything stored that."""
-    return EXPIRED if status == ACTIVE and now >= expires else status
+    expired = status == SessionStatus.ACTIVE and now >= expires
+    return SessionStatus.EXPIRED if expired else SessionStatus(status)
 
 
 def is_gone(delete_at: datetime, now: datetime) -> bool:

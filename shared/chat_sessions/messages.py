@@ -2,43 +2,20 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 
-from chat_sessions import clock, cursor, paging
+from chat_sessions import clock
 from chat_sessions.config import get_settings
-from chat_sessions.errors import (
-    BadRequest,
-    IdempotencyKeyReused,
-    LimitExceeded,
-    SessionNotFound,
-)
+from chat_sessions.errors import IdempotencyKeyReused, SessionNotFound
 from chat_sessions.limits import check_content_size, check_metadata_size
+from chat_sessions.listing import list_page
 from chat_sessions.models import MessageIn, MessageOut, MessagePage
 from chat_sessions.observability import metrics
-from chat_sessions.records import MessageRecord, message_sk
-from chat_sessions.service import (
-    accepted_write,
-    get_store,
-    is_visible,
-    load_visible,
-    require_active,
-    retry_conflicts,
-)
-from chat_sessions.store import DuplicateMessageId
-
-_MESSAGE_SK = re.compile(r"^MSG#\d{10}$")
-
-
-def message_out(record: MessageRecord) -> MessageOut:
-    return MessageOut(
-        id=record.id,
-        seq=record.seq,
-        role=record.role,
-        content=record.content,
-        metadata=record.metadata,
-        timestamp=record.timestamp,
-    )
+from chat_sessions.records import MessageRecord
+from chat_sessions.session_access import get_store, load_visible, retry_conflicts, visible
+from chat_sessions.session_rules import require_active, with_messages
+from chat_sessions.session_store import DuplicateMessageId, Page, Position
+from chat_sessions.views import message_out
 
 
 def append_message(owner: str, session_id: str, body: MessageIn) -> tuple[MessageOut, bool]:
@@ -52,34 +29,18 @@ def append_message(owner: str, session_id: str, body: MessageIn) -> tuple[Messag
     def attempt() -> tuple[MessageOut, bool]:
         now = clock.now()
         if body.id is not None:
-            record, taken_seq = get_store().get_session_and_message_id(session_id, message_id)
+            found, taken_seq = get_store().get_session_and_message_seq(session_id, message_id)
         else:
-            record, taken_seq = get_store().get_session(session_id), None
-        if record is None or not is_visible(record, owner, now):
-            raise SessionNotFound()
+            found, taken_seq = get_store().get_session(session_id), None
+        record = visible(found, owner, now)
         if taken_seq is not None:
             return replay(session_id, taken_seq, body), False
         require_active(record, now)
-        if record.message_count + 1 > settings.max_messages_per_session:
-            raise LimitExceeded(
-                f"a session holds at most {settings.max_messages_per_session} messages"
-            )
-        updated = accepted_write(record, now, settings)
-        updated.message_count = record.message_count + 1
-        message = MessageRecord(
-            session_id=session_id,
-            id=message_id,
-            seq=updated.message_count,
-            role=body.role,
-            content=body.content,
-            metadata=body.metadata,
-            timestamp=clock.to_text(now),
-            ttl=record.ttl,
-        )
+        updated, (message,) = with_messages(record, [body], [message_id], now, settings)
         try:
             get_store().write_session(record, updated, [message])
         except DuplicateMessageId:
-            _, seq = get_store().get_session_and_message_id(session_id, message_id)
+            _, seq = get_store().get_session_and_message_seq(session_id, message_id)
             if seq is None:  # pragma: no cover - the guard exists if the write said so
                 raise
             return replay(session_id, seq, body), False
@@ -110,20 +71,10 @@ def list_messages(
     limit: int,
     after: str | None,
 ) -> MessagePage:
-    now = clock.now()
-    load_visible(owner, session_id, now)
+    load_visible(owner, session_id, clock.now())
+
+    def read(position: Position | None) -> Page[MessageRecord]:
+        return get_store().list_messages(session_id, limit, order == "asc", after_seq, position)
+
     scope = f"messages|{owner}|{session_id}|{order}|{after_seq}"
-    start = None
-    if after is not None:
-        (sk,) = cursor.decode(scope, after, 1)
-        if not _MESSAGE_SK.match(sk):
-            raise BadRequest("cursor is not valid for this list")
-        start = {"pk": {"S": session_id}, "sk": {"S": sk}}
-    found, last = get_store().list_messages(session_id, limit, order == "asc", after_seq, start)
-    items, position = paging.cut(
-        [message_out(r) for r in found],
-        last["sk"]["S"] if last else None,
-        lambda message: message_sk(message.seq),
-    )
-    next_cursor = cursor.encode(scope, [position]) if position else None
-    return MessagePage(items=items, next_cursor=next_cursor)
+    return list_page(MessagePage, scope, after, read, message_out)

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chat_sessions import jsonutil, models
-from chat_sessions.http import IDEMPOTENCY_KEY_PATTERN, QUERY_INT_MAX
+from chat_sessions.api_glue import IDEMPOTENCY_KEY_PATTERN, QUERY_INT_MAX
 
 DOCUMENT = Path(__file__).with_name("openapi.json")
 REF = "#/components/schemas/{model}"
@@ -124,7 +124,7 @@ PATH_SCHEMAS = {
     "session_id": {"type": "string", "format": "uuid", "pattern": models.UUID_PATTERN},
     "version": VERSION,
 }
-# workflows.if_match: `*`, or a comma-separated list of "<version>" / W/"<version>" (empty
+# preconditions.if_match: `*`, or a comma-separated list of "<version>" / W/"<version>" (empty
 # elements ignored), with HTTP's optional whitespace (space, tab) around each.
 _TAG = '(?:W/)?"[0-9]{1,12}"'
 IF_MATCH_PATTERN = f"^[ \\t]*(?:\\*|(?:,[ \\t]*)*{_TAG}(?:[ \\t]*,(?:[ \\t]*{_TAG})?)*)[ \\t]*$"

@@ -10,7 +10,7 @@ envelope, the cursor and the headers.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -20,6 +20,7 @@ from chat_sessions import jsonutil
 ITEMS_BUDGET = 5_500_000
 
 Item = TypeVar("Item", bound=BaseModel)
+P = TypeVar("P")
 
 
 def escaped_size(text: str) -> int:
@@ -39,11 +40,11 @@ def fitting(items: Sequence[Item], budget: int = ITEMS_BUDGET) -> int:
 
 
 def cut(
-    items: Sequence[Item], last_key: str | None, key_of: Callable[[Item], str]
-) -> tuple[list[Item], str | None]:
-    """The items that fit and the position to go on from: the last item kept when the page
-    was cut, else `last_key` (the store's, None at the end)."""
+    items: Sequence[Item], positions: Sequence[P], last: P | None
+) -> tuple[list[Item], P | None]:
+    """The items that fit and the position to go on from: the last kept item's (`positions`
+    are the items') when the page was cut, else `last` (the store's, None at the end)."""
     count = fitting(items)
     if count == len(items):
-        return list(items), last_key
-    return list(items[:count]), key_of(items[count - 1])
+        return list(items), last
+    return list(items[:count]), positions[count - 1]

@@ -1,4 +1,5 @@
-"""Stored items: what the table holds, and the conversion to and from DynamoDB values."""
+"""Stored items: what the table holds (its keys and attributes), and the records the
+store converts them to and from."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chat_sessions import jsonutil
+from chat_sessions.statuses import SessionStatus
 
 SESSION_SK = "SESSION"
 MSG_PREFIX = "MSG#"
@@ -15,7 +17,6 @@ MSGID_PREFIX = "MSGID#"
 WF_PREFIX = "WF#"
 WORKFLOW_SK = "WORKFLOW"  # the current workflow: read with the session in one request
 SEQ_WIDTH = 10
-DELETED = "deleted"  # a session being deleted: gone on every route, items going
 # An Idempotency-Key of POST /sessions belongs to the caller alone, so its record lives
 # outside every session: CREATE#<uuid5(caller, key)>, naming the session it created.
 CREATE_KEY_PREFIX = "CREATE#"
@@ -29,6 +30,14 @@ def create_key_pk(owner: str, idempotency_key: str) -> str:
 
 def create_key_item(key_pk: str, session_id: str, ttl: int) -> dict[str, Any]:
     return {"pk": s(key_pk), "sk": s(CREATE_KEY_SK), "session_id": s(session_id), "ttl": n(ttl)}
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": s(pk), "sk": s(sk)}
+
+
+def session_key(session_id: str) -> dict[str, Any]:
+    return key(session_id, SESSION_SK)
 
 
 def message_sk(seq: int) -> str:
@@ -75,7 +84,7 @@ class SessionRecord:
     owner: str
     title: str | None
     metadata: dict[str, Any]
-    status: str
+    status: SessionStatus
     created_at: str
     updated_at: str
     expires_at: str
@@ -90,7 +99,7 @@ class SessionRecord:
     @property
     def deadline(self) -> str:
         """The next thing the cleanup must do: expire an active session, else delete it."""
-        return self.expires_at if self.status == "active" else self.delete_after
+        return self.expires_at if self.status == SessionStatus.ACTIVE else self.delete_after
 
     def to_item(self) -> dict[str, Any]:
         item = {
@@ -98,7 +107,7 @@ class SessionRecord:
             "sk": s(SESSION_SK),
             "title": opt_s(self.title),
             "metadata": s(jsonutil.dumps(self.metadata)),
-            "status": s(self.status),
+            "status": s(self.status.value),
             "created_at": s(self.created_at),
             "updated_at": s(self.updated_at),
             "expires_at": s(self.expires_at),
@@ -110,7 +119,7 @@ class SessionRecord:
             "deadline_shard": s(self.deadline_shard),
             "deadline": s(self.deadline),
         }
-        if self.status != DELETED:
+        if self.status != SessionStatus.DELETED:
             item["owner"] = s(self.owner)  # a deleted session leaves the by-owner index
         if self.create_key is not None:
             item["create_key"] = s(self.create_key)
@@ -123,7 +132,7 @@ class SessionRecord:
             owner=read_opt_s(item, "owner") or "",
             title=read_opt_s(item, "title"),
             metadata=jsonutil.loads(read_s(item, "metadata")),
-            status=read_s(item, "status"),
+            status=SessionStatus(read_s(item, "status")),
             created_at=read_s(item, "created_at"),
             updated_at=read_s(item, "updated_at"),
             expires_at=read_s(item, "expires_at"),

@@ -7,21 +7,18 @@ item conditioned on its revision; a turn adds its messages to the same transacti
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chat_sessions import clock, cursor, paging, records, workflow_diff
+from chat_sessions import clock, workflow_diff
 from chat_sessions.config import get_settings
 from chat_sessions.errors import (
-    BadRequest,
     LimitExceeded,
     NotFound,
     PatchFailed,
     PayloadTooLarge,
-    SessionNotFound,
     ValidationFailed,
     VersionConflict,
 )
@@ -32,7 +29,7 @@ from chat_sessions.limits import (
     check_workflow_depth,
     check_workflow_size,
 )
-from chat_sessions.messages import message_out
+from chat_sessions.listing import list_page
 from chat_sessions.models import (
     MessageIn,
     MessageOut,
@@ -43,16 +40,12 @@ from chat_sessions.models import (
     WorkflowVersionOut,
 )
 from chat_sessions.observability import metrics
-from chat_sessions.records import MessageRecord, SessionRecord, VersionRecord
-from chat_sessions.service import (
-    accepted_write,
-    get_store,
-    is_visible,
-    load_visible,
-    require_active,
-    retry_conflicts,
-)
-from chat_sessions.store import DuplicateMessageId
+from chat_sessions.preconditions import Precondition, turn_precondition
+from chat_sessions.records import SessionRecord, VersionRecord
+from chat_sessions.session_access import get_store, load_visible, retry_conflicts, visible
+from chat_sessions.session_rules import check_version_room, require_active, with_messages
+from chat_sessions.session_store import DuplicateMessageId, Page, Position
+from chat_sessions.views import message_out, version_out, workflow_out
 
 # Change lines are capped so a version item stays far below DynamoDB's 400 KB limit.
 MAX_CHANGES_BYTES = 64 * 1024
@@ -60,33 +53,7 @@ MAX_CHANGES_BYTES = 64 * 1024
 # Lambda's 6 291 556-byte response limit (and 6 MB of 1 000 000 bytes), with room for the rest
 # of the response (status, headers).
 MAX_DIFF_ESCAPED = 6_000_000 - 4_000
-_VERSION_SK = re.compile(r"^WF#\d{10}$")
-# One entity-tag of If-Match: "<version>" or weak W/"<version>".
-_TAG = re.compile(r'(?:W/)?"([0-9]{1,12})"')
-_OWS = " \t"  # HTTP's optional whitespace (RFC 9110 5.6.3), nothing more
-
 Compute = Callable[[dict[str, Any] | None], dict[str, Any]]
-
-
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def version_out(record: VersionRecord, with_workflow: bool = False) -> WorkflowVersionOut:
-    return WorkflowVersionOut(
-        version=record.version,
-        created_at=record.created_at,
-        source=record.source,
-        note=record.note,
-        message_id=record.message_id,
-        reverted_from=record.reverted_from,
-        changes=record.changes,
-        workflow=record.workflow if with_workflow else None,
-    )
-
-
-def dump_version(out: WorkflowVersionOut, with_workflow: bool) -> dict[str, Any]:
-    return out.model_dump(exclude=None if with_workflow else {"workflow"})
 
 
 def current_workflow(record: SessionRecord) -> dict[str, Any] | None:
@@ -98,64 +65,11 @@ def current_workflow(record: SessionRecord) -> dict[str, Any] | None:
 
 
 def get_workflow(owner: str, session_id: str) -> WorkflowOut:
-    now = clock.now()
-    record, current = get_store().get_session_and_workflow(session_id)
-    if record is None or not is_visible(record, owner, now):
-        raise SessionNotFound()
+    found, current = get_store().get_session_and_workflow(session_id)
+    record = visible(found, owner, clock.now())
     if current is None or record.workflow_version == 0:
         raise NotFound("the session has no workflow yet")
-    return WorkflowOut(
-        version=current.version, workflow=current.workflow, updated_at=current.updated_at
-    )
-
-
-@dataclass(frozen=True)
-class Precondition:
-    """If-Match: `*` (tags None: any current version, none included) or the version tags of
-    which the current one must be one."""
-
-    tags: frozenset[str] | None
-
-    def __call__(self, current: int) -> bool:
-        return self.tags is None or str(current) in self.tags
-
-    def names_only(self, version: int) -> bool:
-        return self.tags == frozenset({str(version)})
-
-
-def if_match(header: str | None) -> Precondition | None:
-    """The precondition of an If-Match header: `*`, or a comma-separated list of `"<version>"`
-    or `W/"<version>"` tags (weak counts the same). Anything else is a 400."""
-    if header is None:
-        return None
-    if header.strip(_OWS) == "*":
-        return Precondition(None)
-    tags = set()
-    for part in header.split(","):
-        if not part.strip(_OWS):
-            continue  # empty list elements are allowed and ignored (RFC 9110 5.6.1)
-        found = _TAG.fullmatch(part.strip(_OWS))
-        if found is None:
-            break
-        tags.add(found.group(1))
-    else:
-        if tags:
-            return Precondition(frozenset(tags))
-    raise BadRequest(
-        'If-Match must be "*" or a comma-separated list of quoted versions such as "3" or W/"3"'
-    )
-
-
-def turn_precondition(body: TurnIn, header: Precondition | None) -> Precondition | None:
-    """A turn's precondition: If-Match and `expected_version` do the same; both given and
-    different is a 422."""
-    expected = body.expected_version
-    if expected is None:
-        return header
-    if header is not None and not header.names_only(expected):
-        message = "If-Match and expected_version name different versions"
-        raise ValidationFailed(message, [{"field": "expected_version", "message": message}])
-    return Precondition(frozenset({str(expected)}))
+    return workflow_out(current)
 
 
 @dataclass
@@ -183,9 +97,8 @@ def store_version(
 
     def attempt() -> tuple[list[MessageOut], WorkflowVersionOut | None]:
         now = clock.now()
-        record, current = get_store().get_session_and_workflow(session_id)
-        if record is None or not is_visible(record, owner, now):
-            raise SessionNotFound()
+        found, current = get_store().get_session_and_workflow(session_id)
+        record = visible(found, owner, now)
         # api.md's order: the workflow the request would produce is judged (422, 413) before
         # the session's state (409) and version (412); a patch that cannot apply comes last.
         before: dict[str, Any] | None = None
@@ -205,54 +118,25 @@ def store_version(
             raise VersionConflict(record.workflow_version)
         if failed is not None:
             raise failed
-        if record.message_count + len(messages) > settings.max_messages_per_session:
-            raise LimitExceeded(
-                f"a session holds at most {settings.max_messages_per_session} messages"
-            )
-        updated = accepted_write(record, now, settings)
-        stamp = clock.to_text(now)
-        new_messages = [
-            MessageRecord(
-                session_id,
-                ids[i],
-                record.message_count + 1 + i,
-                body.role,
-                body.content,
-                stamp,
-                record.ttl,
-                body.metadata,
-            )
-            for i, body in enumerate(messages)
-        ]
-        updated.message_count = record.message_count + len(messages)
+        updated, new_messages = with_messages(record, messages, ids, now, settings)
         version = None
         if change is not None and after is not None:
-            if record.workflow_version + 1 > settings.max_workflow_versions:
-                raise LimitExceeded(
-                    f"a session holds at most {settings.max_workflow_versions} versions"
-                )
-            changes = _change_lines(before, after, change.reverted_from)
+            check_version_room(record, settings)
             updated.workflow_version = record.workflow_version + 1
             version = VersionRecord(
                 session_id,
                 updated.workflow_version,
-                stamp,
+                clock.to_text(now),
                 change.source,
                 change.note,
                 change.message_id or (new_messages[-1].id if new_messages else None),
                 change.reverted_from,
-                changes,
+                _change_lines(before, after, change.reverted_from),
                 after,
                 record.ttl,
             )
         try:
-            get_store().write_session(
-                record,
-                updated,
-                new_messages,
-                [version.to_item()] if version else [],
-                [version.current_item()] if version else [],
-            )
+            get_store().write_session(record, updated, new_messages, version)
         except DuplicateMessageId as exc:
             index = ids.index(exc.message_id)
             raise ValidationFailed(
@@ -408,21 +292,11 @@ def get_version(owner: str, session_id: str, version: int) -> WorkflowVersionOut
 
 def list_versions(owner: str, session_id: str, limit: int, after: str | None) -> VersionPage:
     load_visible(owner, session_id, clock.now())
-    scope = f"versions|{owner}|{session_id}"
-    start = None
-    if after is not None:
-        (sk,) = cursor.decode(scope, after, 1)
-        if not _VERSION_SK.match(sk):
-            raise BadRequest("cursor is not valid for this list")
-        start = {"pk": {"S": session_id}, "sk": {"S": sk}}
-    found, last = get_store().list_versions(session_id, limit, start)
-    items, position = paging.cut(
-        [version_out(r) for r in found],
-        last["sk"]["S"] if last else None,
-        lambda version: records.version_sk(version.version),
-    )
-    next_cursor = cursor.encode(scope, [position]) if position else None
-    return VersionPage(items=items, next_cursor=next_cursor)
+
+    def read(position: Position | None) -> Page[VersionRecord]:
+        return get_store().list_versions(session_id, limit, position)
+
+    return list_page(VersionPage, f"versions|{owner}|{session_id}", after, read, version_out)
 
 
 def diff(owner: str, session_id: str, start: int, end: int) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from chat_sessions import config, service
+from chat_sessions import config, session_access
 from local.in_process import LambdaContext as LambdaContext
 from local.in_process import load_function as load_function
 
@@ -153,7 +153,7 @@ class Api:
 
     def items(self) -> list[dict[str, Any]]:
         """Every item of the table (for asserting that nothing was written)."""
-        client = service.get_store().client
+        client = session_access.get_table().client
         found: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"TableName": TABLE}
         while True:
@@ -167,4 +167,4 @@ class Api:
 def reset_caches() -> None:
     config.get_settings.cache_clear()
     config.cursor_key.cache_clear()
-    service.get_store.cache_clear()
+    session_access.get_table.cache_clear()

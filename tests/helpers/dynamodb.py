@@ -16,7 +16,7 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
-from chat_sessions import service
+from chat_sessions import session_access
 from local.ddb_tables import create_pk_sk_table
 from local.dynamodb import EmbeddedDynamoDB, local_client
 from tests.helpers.api import TABLE
@@ -49,7 +49,7 @@ def throttle(operation: str, code: str) -> None:
 
     # botocore's stubs type a handler as returning None; a before-call handler's return value
     # is the response botocore uses instead of sending the request.
-    events = service.get_store().client.meta.events
+    events = session_access.get_table().client.meta.events
     events.register(f"before-call.dynamodb.{operation}", answer)  # type: ignore[arg-type]
 
 

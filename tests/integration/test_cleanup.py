@@ -19,9 +19,10 @@ from botocore.exceptions import ClientError
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 
-from chat_sessions import clock, expiry, records, service
+from chat_sessions import clock, expiry, records, session_access
 from chat_sessions.config import get_settings
 from chat_sessions.records import MessageRecord, SessionRecord
+from chat_sessions.statuses import SessionStatus
 from local.ddb_transactions import install_patches
 from tests.helpers.api import TABLE, Api, LambdaContext, load_event, load_function
 
@@ -54,7 +55,7 @@ def at(moment: datetime) -> Iterator[None]:
 
 
 def client() -> Any:
-    return service.get_store().client
+    return session_access.get_table().client
 
 
 def keys_under(session_id: str) -> set[str]:
@@ -75,7 +76,7 @@ def keys_under(session_id: str) -> set[str]:
 
 
 def stored_status(session_id: str) -> str | None:
-    record = service.get_store().get_session(session_id)
+    record = session_access.get_store().get_session(session_id)
     return None if record is None else record.status
 
 
@@ -89,7 +90,7 @@ def put_items(items: list[dict[str, Any]]) -> None:
 def add_messages(session_id: str, count: int, first_seq: int = 1) -> None:
     """Messages and their id guards written directly (faster than `count` appends), and the
     session's message_count moved on to match, as an append would."""
-    session = service.get_store().get_session(session_id)
+    session = session_access.get_store().get_session(session_id)
     assert session is not None
     ttl = session.ttl
     stamp = clock.to_text(clock.now())
@@ -160,7 +161,7 @@ def test_a_written_session_stays_active_and_an_idle_one_is_expired(api: Api) -> 
         assert again == {"expired": 0, "deleted": 0}
         assert (stored_status(used), stored_status(idle)) == ("active", "expired")
         assert api.call("sessions_get", session_id=idle).body["status"] == "expired"
-    stored = service.get_store().get_session(idle)
+    stored = session_access.get_store().get_session(idle)
     assert stored is not None and stored.deadline == stored.delete_after
 
 
@@ -336,7 +337,7 @@ def test_a_delete_interrupted_mid_way_is_finished_by_the_cleanup(api: Api) -> No
     with at(T0 + timedelta(minutes=1)):
         assert api.call("sessions_delete", session_id=session).status == 503
     client().meta.events.unregister("before-call.dynamodb.BatchWriteItem", fail)
-    assert stored_status(session) == records.DELETED
+    assert stored_status(session) == SessionStatus.DELETED
     assert len(keys_under(session)) == 83
     # When the cleanup runs
     with at(T0 + timedelta(minutes=1)):
@@ -489,7 +490,12 @@ def test_1000_due_sessions_are_deleted_in_one_run_in_shared_batches(
     for index in range(1000):
         session_id = str(uuid.uuid4())
         due.append(session_id)
-        status = ("ended", "expired", records.DELETED, "active")[index % 4]
+        status = (
+            SessionStatus.ENDED,
+            SessionStatus.EXPIRED,
+            SessionStatus.DELETED,
+            SessionStatus.ACTIVE,
+        )[index % 4]
         record = SessionRecord(
             id=session_id,
             owner="alice",

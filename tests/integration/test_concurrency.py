@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from chat_sessions import messages, sessions, workflows
+from chat_sessions import messages, preconditions, sessions, workflows
 from chat_sessions.errors import VersionConflict
 from chat_sessions.models import CreateSessionIn, MessageIn, MessageOut
 from local.dynamodb import local_client, start_dynamodb
@@ -75,7 +75,7 @@ def test_20_writers_with_the_same_if_match_one_wins_the_rest_get_412(endpoint: s
         start.wait()
         try:
             workflows.put_workflow(
-                "alice", session.id, {"v": i}, None, None, workflows.if_match('"1"')
+                "alice", session.id, {"v": i}, None, None, preconditions.if_match('"1"')
             )
         except VersionConflict as conflict:
             assert conflict.details == {"current_version": 2}

@@ -94,9 +94,9 @@ def test_a_number_out_of_range_is_refused_in_the_callers_terms(api: Api) -> None
 
 
 def _message_exceptions() -> set[str]:
-    """Names of the exceptions whose text becomes an error message: ServiceError and its
+    """Names of the exceptions whose text becomes an error message: ApiError and its
     subclasses, and the layer's own exceptions that are passed on with str(exc)."""
-    names = {"ServiceError", "MalformedJSON", "UnacceptableJSON", "InvalidPatch"}
+    names = {"ApiError", "MalformedJSON", "UnacceptableJSON", "InvalidPatch"}
     for path in LAYER.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ClassDef):
@@ -159,6 +159,6 @@ def test_no_error_message_names_a_component_an_exception_or_a_type(name: str) ->
 
 
 def test_the_message_scan_finds_the_messages() -> None:
-    found = [text for _, text in messages_in(LAYER / "http.py")]
+    found = [text for _, text in messages_in(LAYER / "api_glue.py")]
     assert any("UTF-8" in text for text in found)
     assert logging.getLogger("chat-sessions") is not None

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from chat_sessions import clock, service
+from chat_sessions import clock, session_access
 from local.template import functions, load_template
 from tests.helpers.api import TABLE, Api, LambdaContext, load_event, load_function
 
@@ -72,7 +72,9 @@ def used(api: Api) -> Used:
             for action, resource in _actions(model.name, params):
                 found[function][action].add(resource)
 
-    service.get_store().client.meta.events.register("before-parameter-build.dynamodb", record)
+    session_access.get_table().client.meta.events.register(
+        "before-parameter-build.dynamodb", record
+    )
     return found
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from chat_sessions import service
+from chat_sessions import session_access
 from tests.helpers.api import Api
 
 
@@ -15,7 +15,7 @@ def count_requests(api: Api) -> Counter[str]:
     def record(model: Any, **_: Any) -> None:
         calls[model.name] += 1
 
-    service.get_store().client.meta.events.register("before-call.dynamodb", record)
+    session_access.get_table().client.meta.events.register("before-call.dynamodb", record)
     return calls
 
 
@@ -45,7 +45,7 @@ class CapacityMeter:
 
     def __init__(self) -> None:
         self.read_units = 0.0
-        events = service.get_store().client.meta.events
+        events = session_access.get_table().client.meta.events
         events.register("provide-client-params.dynamodb", self._ask)
         events.register("after-call.dynamodb", self._count)
 

@@ -8,7 +8,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from chat_sessions import service
+from chat_sessions import session_access
 from tests.helpers.api import Api, ChangeSettings
 
 ANY = {"if-match": "*"}
@@ -307,7 +307,7 @@ def item_bytes(item: dict[str, Any]) -> int:
 def test_each_version_write_and_turn_is_one_request_after_one_read(api: Api) -> None:
     sid = api.create()["id"]
     calls: Counter[str] = Counter()
-    service.get_store().client.meta.events.register(
+    session_access.get_table().client.meta.events.register(
         "before-call.dynamodb", lambda model, **_: calls.update([model.name])
     )
     put(api, sid, WF)

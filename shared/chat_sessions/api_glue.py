@@ -1,11 +1,13 @@
-"""HTTP glue shared by every function: the resolver, the one mapping from exceptions to
-api.md's error bodies, request parsing in the contract's error order, and responses."""
+"""The glue between API Gateway and the layer's operations, shared by every function: the
+resolver, the one mapping from exceptions to api.md's error bodies, the caller and the
+session a route names, request parsing in the contract's error order, and responses."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -13,9 +15,9 @@ from pydantic import ValidationError as PydanticValidationError
 
 from chat_sessions import deadline, jsonutil
 from chat_sessions.errors import (
+    ApiError,
     BadRequest,
     NotFound,
-    ServiceError,
     Unauthorized,
     Unavailable,
     UnsupportedMediaType,
@@ -24,6 +26,7 @@ from chat_sessions.errors import (
 from chat_sessions.models import canonical_uuid
 from chat_sessions.observability import logger, metrics
 from chat_sessions.resolver import APIGatewayHttpResolver, NotFoundError, Response
+from chat_sessions.session_access import ensure_visible
 
 M = TypeVar("M", bound=BaseModel)
 # ASCII digits only, matched whole: int() would take "+1", " 1", "1_0", and `$` a final "\n".
@@ -36,7 +39,7 @@ JSON = "application/json"
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 20, 100
 
 
-def error_response(error: ServiceError) -> Response[str]:
+def error_response(error: ApiError) -> Response[str]:
     body: dict[str, Any] = {"code": error.code, "message": error.message}
     if error.details is not None:
         body["details"] = error.details
@@ -80,10 +83,10 @@ def build_app() -> APIGatewayHttpResolver:
         metrics.add_metric(name="InternalErrors", unit="Count", value=1)
         context = app.lambda_context if hasattr(app, "lambda_context") else None
         request_id = getattr(context, "aws_request_id", None)
-        return error_response(ServiceError(INTERNAL_ERROR_MESSAGE, {"request_id": request_id}))
+        return error_response(ApiError(INTERNAL_ERROR_MESSAGE, {"request_id": request_id}))
 
-    @app.exception_handler(ServiceError)  # type: ignore[untyped-decorator]
-    def service_error(error: ServiceError) -> Response[str]:
+    @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
+    def api_error(error: ApiError) -> Response[str]:
         if isinstance(error, Unavailable):
             # What DynamoDB said goes to the log only: the client is told when to retry.
             cause = error.__cause__
@@ -114,6 +117,23 @@ def caller(app: APIGatewayHttpResolver) -> str:
     if not isinstance(sub, str) or not sub:
         raise Unauthorized("no authenticated caller")
     return sub
+
+
+@dataclass(frozen=True)
+class SessionRoute:
+    """A request on one session: its caller, and the session id from the path."""
+
+    owner: str
+    session_id: str
+
+    def check_exists(self) -> None:
+        """404 unless the caller sees the session: what a bad request reports first."""
+        ensure_visible(self.owner, self.session_id)
+
+
+def session_route(app: APIGatewayHttpResolver, session_id: str) -> SessionRoute:
+    """The caller (401 without one) and the path's session id (404 when malformed)."""
+    return SessionRoute(caller(app), session_id_param(session_id))
 
 
 def session_id_param(value: str) -> str:

@@ -1,0 +1,44 @@
+"""The routes of MessagesFunction: POST/GET /sessions/{session_id}/messages."""
+
+from __future__ import annotations
+
+from chat_sessions import messages
+from chat_sessions.api_glue import (
+    build_app,
+    json_response,
+    list_limit,
+    parse_body,
+    query,
+    query_int,
+    session_checked_first,
+    session_route,
+)
+from chat_sessions.errors import BadRequest
+from chat_sessions.models import MessageIn
+from chat_sessions.resolver import Response
+
+app = build_app()
+
+
+@app.post("/sessions/<session_id>/messages")
+def append_message(session_id: str) -> Response[str]:
+    route = session_route(app, session_id)
+    body = parse_body(app, MessageIn, route.check_exists)
+    message, created = messages.append_message(route.owner, route.session_id, body)
+    return json_response(201 if created else 200, message)
+
+
+@app.get("/sessions/<session_id>/messages")
+def list_messages(session_id: str) -> Response[str]:
+    route = session_route(app, session_id)
+    with session_checked_first(route.check_exists):
+        order = query(app, "order")
+        order = "asc" if order is None else order
+        if order not in ("asc", "desc"):
+            raise BadRequest("order must be asc or desc")
+        after_seq = query_int(app, "after_seq", None, 0, None)
+        limit = list_limit(app)
+    page = messages.list_messages(
+        route.owner, route.session_id, order, after_seq, limit, query(app, "cursor")
+    )
+    return json_response(200, page)
