@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from chat_sessions import clock, workflow_diff
@@ -41,7 +42,7 @@ from chat_sessions.models import (
 )
 from chat_sessions.observability import metrics
 from chat_sessions.preconditions import Precondition, turn_precondition
-from chat_sessions.records import SessionRecord, VersionRecord
+from chat_sessions.records import CurrentWorkflow, SessionRecord, VersionRecord
 from chat_sessions.session_access import get_store, load_visible, retry_conflicts, visible
 from chat_sessions.session_rules import check_version_room, require_active, with_messages
 from chat_sessions.session_store import DuplicateMessageId, Page, Position
@@ -101,18 +102,7 @@ def store_version(
         record = visible(found, owner, now)
         # api.md's order: the workflow the request would produce is judged (422, 413) before
         # the session's state (409) and version (412); a patch that cannot apply comes last.
-        before: dict[str, Any] | None = None
-        after: dict[str, Any] | None = None
-        failed: PatchFailed | None = None
-        if change is not None:
-            before = current.workflow if current is not None and record.workflow_version else None
-            try:
-                after = change.compute(before)
-            except PatchFailed as exc:
-                failed = exc
-            else:
-                check_workflow_depth(after)
-                check_workflow_size(after)
+        before, after, failed = _apply(change, record, current)
         require_active(record, now)
         if precondition is not None and not precondition(record.workflow_version):
             raise VersionConflict(record.workflow_version)
@@ -123,18 +113,8 @@ def store_version(
         if change is not None and after is not None:
             check_version_room(record, settings)
             updated.workflow_version = record.workflow_version + 1
-            version = VersionRecord(
-                session_id,
-                updated.workflow_version,
-                clock.to_text(now),
-                change.source,
-                change.note,
-                change.message_id or (new_messages[-1].id if new_messages else None),
-                change.reverted_from,
-                _change_lines(before, after, change.reverted_from),
-                after,
-                record.ttl,
-            )
+            caused_by = change.message_id or (new_messages[-1].id if new_messages else None)
+            version = _version(updated, change, before, after, caused_by, now)
         try:
             get_store().write_session(record, updated, new_messages, version)
         except DuplicateMessageId as exc:
@@ -150,6 +130,47 @@ def store_version(
         return [message_out(m) for m in new_messages], version_out(version) if version else None
 
     return retry_conflicts(attempt)
+
+
+def _apply(
+    change: VersionChange | None, record: SessionRecord, current: CurrentWorkflow | None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None, PatchFailed | None]:
+    """The workflow before and after the change (None without a change), or the PatchFailed
+    to raise once the session's state and version are judged; 422 or 413 for a result out
+    of bounds."""
+    if change is None:
+        return None, None, None
+    before = current.workflow if current is not None and record.workflow_version else None
+    try:
+        after = change.compute(before)
+    except PatchFailed as exc:
+        return before, None, exc
+    check_workflow_depth(after)
+    check_workflow_size(after)
+    return before, after, None
+
+
+def _version(
+    updated: SessionRecord,
+    change: VersionChange,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+    message_id: str | None,
+    now: datetime,
+) -> VersionRecord:
+    """The version record of `change`, numbered as the updated session counts it."""
+    return VersionRecord(
+        updated.id,
+        updated.workflow_version,
+        clock.to_text(now),
+        change.source,
+        change.note,
+        message_id,
+        change.reverted_from,
+        _change_lines(before, after, change.reverted_from),
+        after,
+        updated.ttl,
+    )
 
 
 def _change_lines(
