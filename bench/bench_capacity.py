@@ -31,7 +31,7 @@ class Meter:
         self.write_units = 0.0
         self.bytes_sent = 0
         events = client.meta.events
-        events.register("provide-client-params.dynamodb", self._ask)
+        events.register("before-parameter-build.dynamodb", self._ask)
         events.register("before-send.dynamodb", self._sent)
         events.register("after-call.dynamodb", self._count)
 
