@@ -1,0 +1,463 @@
+"""What an append costs as a conversation grows (10, 100, 1 000 and 10 000 messages), for
+three designs on the same strict embedded DynamoDB, the one of a `make run` stack:
+
+- this service: one item per message (and its id guard), the session item updated in the
+  same transaction;
+- the one-item-per-conversation baseline, the design the original session manager used: one
+  item per session holding the whole message list, appended to with UpdateItem
+  `SET messages = list_append(messages, :new)` (written here, `OneItemSessions`);
+- LangChain's `DynamoDBChatMessageHistory` (langchain-community), one item per session too,
+  read whole and written whole on each `add_messages`.
+
+For each length L a session is filled directly to L - n messages, then the n appends that
+bring it to L are measured (n = 20, or L when smaller; 10 000 is also this service's limit
+per session): requests, bytes sent and write units per append, by DynamoDB's rules
+(ConsumedCapacity of the strict server, `bench_capacity.Meter`), and the median latency of a
+library call against the stack's DynamoDB. This service's appends are also sent through the
+stack's HTTP API (`make run`: gateway, Lambda emulator, DynamoDB) on a second session filled
+alike. The two one-item designs stop at DynamoDB's 400 KB item limit: the message that no
+longer fits is found on further sessions, and reported with DynamoDB's error.
+
+    PYTHONPATH=shared .venv/bin/python -m bench.bench_lengths [--lengths 10,100] [--appends 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from bench.bench_appends import request
+from bench.bench_capacity import Meter
+from chat_sessions import clock, config, messages, session_access, sessions
+from chat_sessions.models import CreateSessionIn, MessageIn
+from chat_sessions.records import SESSION_SK, MessageRecord
+from local.ddb_limits import item_size
+from local.dynamodb import local_client
+from local.launch import launch
+from local.token import make_token
+
+LENGTHS = (10, 100, 1_000, 10_000)
+APPENDS = 20
+TABLE = "ChatSessionsLengths"
+ONE_ITEM_TABLE = "OneItemSessions"
+LANGCHAIN_TABLE = "LangChainHistory"
+OWNER = "bench"
+TEXT = "Change the load step's batch size to 500 and add a notification step."
+FILL_CHUNK = 100  # messages a growing one-item session takes per write, until one fails
+CREDENTIALS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
+SERVICE, ONE_ITEM, LANGCHAIN = "this service", "one item per conversation", "LangChain"
+
+
+class TooLarge(Exception):
+    """A one-item design's write that DynamoDB refused (the 400 KB item limit)."""
+
+
+def per_append(meter: Meter, append: Callable[[], object], count: int) -> dict[str, Any]:
+    """`count` appends: the means of what each cost and the median of their latencies."""
+    timings: list[float] = []
+    totals = {"requests": 0.0, "read_units": 0.0, "write_units": 0.0, "bytes_sent": 0.0}
+    for _ in range(count):
+        started = time.perf_counter()
+        used = meter.measure(append)
+        timings.append((time.perf_counter() - started) * 1000)
+        for key in totals:
+            totals[key] += used[key]
+    return {
+        "appends": count,
+        "requests": round(totals["requests"] / count, 2),
+        "bytes_sent": round(totals["bytes_sent"] / count),
+        "write_units": round(totals["write_units"] / count, 1),
+        "read_units": round(totals["read_units"] / count, 1),
+        "median_ms": round(statistics.median(timings), 2),
+    }
+
+
+def split(length: int, appends: int) -> tuple[int, int]:
+    """(messages filled first, appends measured): the appends bring the session to `length`."""
+    count = min(appends, length)
+    return length - count, count
+
+
+# --- this service -------------------------------------------------------------------------
+
+
+def point_service_at(dynamodb_url: str, table: str) -> Any:
+    """The service layer in this process, on `table` of the DynamoDB at `dynamodb_url`."""
+    os.environ.update(
+        AWS_ENDPOINT_URL_DYNAMODB=dynamodb_url,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID=CREDENTIALS["aws_access_key_id"],
+        AWS_SECRET_ACCESS_KEY=CREDENTIALS["aws_secret_access_key"],
+        TABLE_NAME=table,
+    )
+    config.get_settings.cache_clear()
+    session_access.get_table.cache_clear()
+    return session_access.get_table().client
+
+
+def fill_messages(client: Any, table: str, session_id: str, count: int) -> None:
+    """`count` messages and their id guards written directly (25 per BatchWriteItem), and the
+    session's message_count moved on to match, as that many appends would leave it."""
+    key = {"pk": {"S": session_id}, "sk": {"S": SESSION_SK}}
+    stored = client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    ttl = int(stored["ttl"]["N"])
+    stamp = clock.to_text(clock.now())
+    items: list[dict[str, Any]] = []
+    for seq in range(1, count + 1):
+        message = MessageRecord(session_id, str(uuid.uuid4()), seq, "user", TEXT, stamp, ttl)
+        items += [message.to_item(), message.guard_item()]
+    for offset in range(0, len(items), 25):
+        batch = [{"PutRequest": {"Item": i}} for i in items[offset : offset + 25]]
+        left = client.batch_write_item(RequestItems={table: batch})["UnprocessedItems"]
+        if left:
+            raise RuntimeError(f"BatchWriteItem left items unprocessed: {left}")
+    client.update_item(
+        TableName=table,
+        Key=key,
+        UpdateExpression="SET message_count = :n",
+        ExpressionAttributeValues={":n": {"N": str(count)}},
+    )
+
+
+def service_row(client: Any, filled: int, count: int) -> dict[str, Any]:
+    session_id = sessions.create_session(OWNER, CreateSessionIn(title="bench"), None).id
+    fill_messages(client, TABLE, session_id, filled)
+    body = MessageIn(role="user", content=TEXT)
+    return per_append(
+        Meter(client), lambda: messages.append_message(OWNER, session_id, body), count
+    )
+
+
+def http_median_ms(base: str, client: Any, filled: int, count: int) -> float:
+    """Median latency of `count` appends through the stack's API, to a session filled alike."""
+    token = make_token(OWNER)
+    status, session = request(f"{base}/sessions", "POST", token, {"title": "bench"})
+    if status != 201:
+        raise RuntimeError(f"POST /sessions answered {status}")
+    fill_messages(client, TABLE, session["id"], filled)
+    timings = []
+    for _ in range(count):
+        started = time.perf_counter()
+        status, answer = request(
+            f"{base}/sessions/{session['id']}/messages",
+            "POST",
+            token,
+            {"role": "user", "content": TEXT},
+        )
+        timings.append((time.perf_counter() - started) * 1000)
+        if status != 201:
+            raise RuntimeError(f"POST .../messages answered {status}: {answer}")
+    return round(statistics.median(timings), 2)
+
+
+# --- the one-item-per-conversation baseline ----------------------------------------------
+
+
+def _one_item_message() -> dict[str, Any]:
+    now = datetime.now(UTC).isoformat()
+    return {
+        "M": {
+            "id": {"S": str(uuid.uuid4())},
+            "role": {"S": "user"},
+            "content": {"S": TEXT},
+            "timestamp": {"S": now},
+        }
+    }
+
+
+class OneItemSessions:
+    """The original session manager's design: the whole conversation in one item."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def create_table(self) -> None:
+        self.client.create_table(
+            TableName=ONE_ITEM_TABLE,
+            KeySchema=[{"AttributeName": "session_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "session_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+    def create(self, owner: str, count: int) -> str:
+        """A session holding `count` messages, written in one PutItem."""
+        session_id = str(uuid.uuid4())
+        now = datetime.now(UTC).isoformat()
+        item = {
+            "session_id": {"S": session_id},
+            "user_id": {"S": owner},
+            "created_at": {"S": now},
+            "updated_at": {"S": now},
+            "messages": {"L": [_one_item_message() for _ in range(count)]},
+        }
+        self._write(lambda: self.client.put_item(TableName=ONE_ITEM_TABLE, Item=item))
+        return session_id
+
+    def append(self, session_id: str, count: int = 1) -> None:
+        """`count` messages added with one UpdateItem: SET messages = list_append(...)."""
+        self._write(
+            lambda: self.client.update_item(
+                TableName=ONE_ITEM_TABLE,
+                Key={"session_id": {"S": session_id}},
+                UpdateExpression="SET messages = list_append(messages, :new), updated_at = :now",
+                ConditionExpression="attribute_exists(session_id)",
+                ExpressionAttributeValues={
+                    ":new": {"L": [_one_item_message() for _ in range(count)]},
+                    ":now": {"S": datetime.now(UTC).isoformat()},
+                },
+            )
+        )
+
+    @staticmethod
+    def _write(call: Callable[[], object]) -> None:
+        try:
+            call()
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ValidationException":
+                raise TooLarge(_error_text(error)) from error
+            raise
+
+
+def _error_text(error: ClientError) -> str:
+    return f"{error.response['Error']['Code']}: {error.response['Error']['Message']}"
+
+
+# --- LangChain's DynamoDBChatMessageHistory ----------------------------------------------
+
+
+class LangChainSessions:
+    """`DynamoDBChatMessageHistory` on a table keyed by SessionId, its client metered."""
+
+    def __init__(self, dynamodb_url: str) -> None:
+        from langchain_core.messages import HumanMessage
+
+        self.url = dynamodb_url
+        self.session = boto3.Session(
+            CREDENTIALS["aws_access_key_id"],
+            CREDENTIALS["aws_secret_access_key"],
+            region_name="us-east-1",
+        )
+        self.message = HumanMessage(TEXT)
+        self.meter: Meter | None = None
+
+    def create_table(self, client: Any) -> None:
+        client.create_table(
+            TableName=LANGCHAIN_TABLE,
+            KeySchema=[{"AttributeName": "SessionId", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "SessionId", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+    def history(self, session_id: str) -> Any:
+        from langchain_community.chat_message_histories import DynamoDBChatMessageHistory
+
+        return DynamoDBChatMessageHistory(
+            table_name=LANGCHAIN_TABLE,
+            session_id=session_id,
+            endpoint_url=self.url,
+            boto3_session=self.session,
+        )
+
+    def create(self, count: int) -> Any:
+        """A history holding `count` messages (one add_messages), its client metered."""
+        history = self.history(str(uuid.uuid4()))
+        self.add(history, count)
+        return history
+
+    def add(self, history: Any, count: int = 1) -> None:
+        if not count:
+            return
+        try:
+            history.add_messages([self.message] * count)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ValidationException":
+                raise TooLarge(_error_text(error)) from error
+            raise
+
+
+# --- the limit of the one-item designs ---------------------------------------------------
+
+
+def stored_bytes(client: Any, table: str, key: dict[str, Any]) -> int:
+    """An item's size by DynamoDB's rules, read back consistently."""
+    return item_size(client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"])
+
+
+def one_item_limit(one_item: OneItemSessions, high: int = 20_000) -> dict[str, Any]:
+    """The first message count whose item DynamoDB refuses, by bisecting on whole-item
+    PutItems (moto's own check on UpdateItem refuses a list_append early, at about 210 KB by
+    DynamoDB's measure, so the item is not grown by appends here)."""
+    low, fitting, error = 1, one_item.create(OWNER, 1), ""
+    while high - low > 1:
+        middle = (low + high) // 2
+        try:
+            session_id = one_item.create(OWNER, middle)
+        except TooLarge as refused:
+            high, error = middle, str(refused)
+        else:
+            low, fitting = middle, session_id
+    key = {"session_id": {"S": fitting}}
+    return {
+        "fails_at_message": high,
+        "error": error,
+        "last_fitting_bytes": stored_bytes(one_item.client, ONE_ITEM_TABLE, key),
+    }
+
+
+def langchain_limit(langchain: LangChainSessions, client: Any) -> dict[str, Any]:
+    """Grow one history FILL_CHUNK messages at a time until `add_messages` fails, then one
+    at a time from the last that fitted: the message count that no longer fits, the error."""
+    history = langchain.create(0)
+    stored = 0
+    while True:
+        try:
+            langchain.add(history, FILL_CHUNK)
+        except TooLarge:
+            break
+        stored += FILL_CHUNK
+        if stored > 100_000:
+            raise RuntimeError("no write failed below 100 000 messages")
+    while True:
+        try:
+            langchain.add(history, 1)
+        except TooLarge as error:
+            key = {"SessionId": {"S": history.session_id}}
+            return {
+                "fails_at_message": stored + 1,
+                "error": str(error),
+                "last_fitting_bytes": stored_bytes(client, LANGCHAIN_TABLE, key),
+            }
+        stored += 1
+
+
+# --- the whole run -----------------------------------------------------------------------
+
+
+def design_rows(
+    lengths: tuple[int, ...], appends: int, measure: Callable[[int, int], dict[str, Any]]
+) -> dict[str, Any]:
+    """{length: measured row, or {"too_large": error} where the session cannot hold it}."""
+    rows: dict[str, Any] = {}
+    for length in lengths:
+        filled, count = split(length, appends)
+        try:
+            rows[str(length)] = measure(filled, count)
+        except TooLarge as error:
+            rows[str(length)] = {"too_large": str(error)}
+    return rows
+
+
+@contextmanager
+def stack(log_dir: Path) -> Iterator[Any]:
+    env = {**os.environ, "TABLE_NAME": TABLE, "LOG_LEVEL": "WARNING"}
+    server = launch(log_dir / "server.log", env)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def run(lengths: tuple[int, ...] = LENGTHS, appends: int = APPENDS) -> dict[str, Any]:
+    """{design: {length: row}, "limits": {design: {fails_at_message, error}}}."""
+    with tempfile.TemporaryDirectory() as folder, stack(Path(folder)) as server:
+        dynamodb_url = f"http://127.0.0.1:{server.dynamodb_port}"
+        client = point_service_at(dynamodb_url, TABLE)
+
+        def ours(filled: int, count: int) -> dict[str, Any]:
+            row = service_row(client, filled, count)
+            row["http_median_ms"] = http_median_ms(server.url, client, filled, count)
+            return row
+
+        results: dict[str, Any] = {SERVICE: design_rows(lengths, appends, ours)}
+
+        one_item = OneItemSessions(local_client(dynamodb_url))
+        one_item.create_table()
+        one_meter = Meter(one_item.client)
+
+        def baseline(filled: int, count: int) -> dict[str, Any]:
+            session_id = one_item.create(OWNER, filled)
+            return per_append(one_meter, lambda: one_item.append(session_id), count)
+
+        results[ONE_ITEM] = design_rows(lengths, appends, baseline)
+
+        langchain = LangChainSessions(dynamodb_url)
+        langchain.create_table(local_client(dynamodb_url))
+
+        def theirs(filled: int, count: int) -> dict[str, Any]:
+            history = langchain.create(filled)
+            meter = Meter(history.table.meta.client)
+            return per_append(meter, lambda: langchain.add(history, 1), count)
+
+        results[LANGCHAIN] = design_rows(lengths, appends, theirs)
+        results["limits"] = {
+            ONE_ITEM: one_item_limit(one_item),
+            LANGCHAIN: langchain_limit(langchain, local_client(dynamodb_url)),
+        }
+    return results
+
+
+def render_rows(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "Append cost by conversation length, the same strict embedded DynamoDB for the three "
+        f"designs (the appends that bring a session to L messages: the last {APPENDS}, at 10 "
+        "all ten; per append, by DynamoDB's rules; latency of the library call, and for this "
+        "service also through the `make run` stack's HTTP API):",
+        "",
+        "| design | messages | requests | bytes sent | write units | read units "
+        "| median ms | median ms through `make run` |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    limits = results.get("limits", {})
+    for design in (SERVICE, ONE_ITEM, LANGCHAIN):
+        for length, row in results.get(design, {}).items():
+            label = f"{int(length):,}".replace(",", " ")
+            if "too_large" in row:
+                fails = limits.get(design, {}).get("fails_at_message", "?")
+                lines.append(
+                    f"| {design} | {label} | over 400 KB from message {fails}: "
+                    f"`{row['too_large']}` | | | | | |"
+                )
+                continue
+            lines.append(
+                f"| {design} | {label} | {row['requests']} | {row['bytes_sent']} "
+                f"| {row['write_units']} | {row['read_units']} | {row['median_ms']} "
+                f"| {row.get('http_median_ms', '')} |"
+            )
+    lines.append("")
+    for design, limit in limits.items():
+        lines.append(
+            f"{design}: DynamoDB refuses message {limit['fails_at_message']} "
+            f"(`{limit['error']}`); the item held {limit['last_fitting_bytes']} bytes "
+            "by DynamoDB's measure before it."
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_lengths")
+    parser.add_argument("--lengths", default=",".join(str(n) for n in LENGTHS))
+    parser.add_argument("--appends", type=int, default=APPENDS)
+    args = parser.parse_args(argv)
+    lengths = tuple(int(n) for n in args.lengths.split(",") if n)
+    results = run(lengths, args.appends)
+    print("\n".join(render_rows(results)))
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
