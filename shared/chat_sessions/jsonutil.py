@@ -144,3 +144,16 @@ def dumps(value: Any) -> str:
 def size(value: Any) -> int:
     """UTF-8 bytes of the compact JSON of `value`."""
     return len(dumps(value).encode("utf-8"))
+
+
+def canonical(value: Any) -> str:
+    """Compact JSON with sorted keys: equal for equal JSON documents (True is not 1)."""
+    text: str = simplejson.dumps(
+        value,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        use_decimal=True,
+        sort_keys=True,
+    )
+    return text

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chat_sessions import clock, workflow_diff
+from chat_sessions import clock, jsonutil, workflow_diff
 from chat_sessions.config import get_settings
 from chat_sessions.errors import (
     LimitExceeded,
     NotFound,
     PatchFailed,
     PayloadTooLarge,
+    SessionNotFound,
     ValidationFailed,
     VersionConflict,
 )
@@ -108,13 +109,20 @@ def store_version(
             raise VersionConflict(record.workflow_version)
         if failed is not None:
             raise failed
+        if record.workflow_version and _same_json(before, after):
+            # Nothing changes: no version is stored and, without messages, nothing at all.
+            change_made = None
+            if not messages:
+                return [], _current_version(record)
+        else:
+            change_made = change
         updated, new_messages = with_messages(record, messages, ids, now, settings)
         version = None
-        if change is not None and after is not None:
+        if change_made is not None and after is not None:
             check_version_room(record, settings)
             updated.workflow_version = record.workflow_version + 1
-            caused_by = change.message_id or (new_messages[-1].id if new_messages else None)
-            version = _version(updated, change, before, after, caused_by, now)
+            caused_by = change_made.message_id or (new_messages[-1].id if new_messages else None)
+            version = _version(updated, change_made, before, after, caused_by, now)
         try:
             get_store().write_session(record, updated, new_messages, version)
         except DuplicateMessageId as exc:
@@ -130,6 +138,18 @@ def store_version(
         return [message_out(m) for m in new_messages], version_out(version) if version else None
 
     return retry_conflicts(attempt)
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """JSON equality (key order aside): True and 1 differ, as they do in JSON."""
+    return a is not None and b is not None and jsonutil.canonical(a) == jsonutil.canonical(b)
+
+
+def _current_version(record: SessionRecord) -> WorkflowVersionOut:
+    stored = get_store().get_version(record.id, record.workflow_version)
+    if stored is None:  # pragma: no cover - written with the counter that names it
+        raise SessionNotFound()
+    return version_out(stored)
 
 
 def _apply(

@@ -74,8 +74,9 @@ def test_20_writers_with_the_same_if_match_one_wins_the_rest_get_412(endpoint: s
     def write(i: int) -> str:
         start.wait()
         try:
+            # Each a change ({"v": 0} is version 1 already: writing it again is no write)
             workflows.put_workflow(
-                "alice", session.id, {"v": i}, None, None, preconditions.if_match('"1"')
+                "alice", session.id, {"v": i + 1}, None, None, preconditions.if_match('"1"')
             )
         except VersionConflict as conflict:
             assert conflict.details == {"current_version": 2}

@@ -350,3 +350,39 @@ def test_a_malformed_json_patch_is_422_even_on_an_ended_session(api: Api) -> Non
         headers=ANY,
     )
     assert (answer.status, answer.code) == (422, "validation_error")  # 422 outranks 409
+
+
+def test_a_write_that_changes_nothing_stores_no_version(api: Api) -> None:
+    # api.md: a PUT, PATCH or revert whose result equals the current workflow stores no
+    # version and is not an accepted write; a turn that changes nothing stores its messages
+    session = api.create()
+    sid = session["id"]
+    first = api.call("workflow_put", session_id=sid, body={"workflow": {"a": 1, "b": [True]}})
+    assert first.status == 200
+    before = api.items()
+    session_before = api.call("sessions_get", session_id=sid).body
+
+    same = [
+        api.call("workflow_put", session_id=sid, body={"workflow": {"b": [True], "a": 1}}),
+        api.call("workflow_patch_merge", session_id=sid, raw_body='{"a": 1}'),
+        api.call("workflow_revert", session_id=sid, body={"version": 1}),
+    ]
+
+    for answer in same:
+        assert answer.status == 200, answer.body
+        assert (answer.body["version"], answer.headers["etag"]) == (1, '"1"')
+    assert api.items() == before
+    assert api.call("sessions_get", session_id=sid).body == session_before
+
+    # True is not 1 in JSON: that is a change
+    changed = api.call("workflow_put", session_id=sid, body={"workflow": {"a": 1, "b": [1]}})
+    assert (changed.status, changed.body["version"]) == (200, 2)
+
+    turn = api.call(
+        "turns_post",
+        session_id=sid,
+        body={"messages": [{"role": "user", "content": "no change"}], "workflow_patch": {}},
+    )
+    assert turn.status == 201, turn.body
+    assert turn.body["workflow_version"] is None
+    assert api.call("sessions_get", session_id=sid).body["workflow_version"] == 2
