@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from chat_sessions import deadline, jsonutil
+from chat_sessions import contract, deadline, jsonutil
 from chat_sessions.errors import (
     ApiError,
     BadRequest,
@@ -29,14 +29,10 @@ from chat_sessions.resolver import APIGatewayHttpResolver, NotFoundError, Respon
 from chat_sessions.session_access import ensure_visible
 
 M = TypeVar("M", bound=BaseModel)
-# ASCII digits only, matched whole: int() would take "+1", " 1", "1_0", and `$` a final "\n".
-_DIGITS = re.compile(r"[0-9]{1,12}")
-QUERY_INT_MAX = 999_999_999_999
-# api.md: 1..128 visible ASCII characters, `!` to `~`.
-IDEMPOTENCY_KEY_PATTERN = "^[!-~]{1,128}$"
-_IDEMPOTENCY_KEY = re.compile("[!-~]{1,128}")
-JSON = "application/json"
-LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 20, 100
+# ASCII digits only, matched whole: int() would take "+1", " 1", "1_0".
+_DIGITS = re.compile(contract.QUERY_INT_PATTERN)
+_IDEMPOTENCY_KEY = re.compile(contract.IDEMPOTENCY_KEY_PATTERN)
+JSON = contract.JSON
 
 
 def error_response(error: ApiError) -> Response[str]:
@@ -154,10 +150,13 @@ def header(app: APIGatewayHttpResolver, name: str) -> str | None:
 
 
 def idempotency_key(app: APIGatewayHttpResolver) -> str | None:
-    """The Idempotency-Key header; 400 unless 1..128 visible ASCII characters."""
-    key = header(app, "idempotency-key")
+    """The Idempotency-Key header; 400 unless it matches contract.IDEMPOTENCY_KEY."""
+    key = header(app, contract.IDEMPOTENCY_KEY.name)
     if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
-        raise BadRequest("Idempotency-Key must be 1 to 128 visible ASCII characters (! to ~)")
+        raise BadRequest(
+            f"Idempotency-Key must be 1 to {contract.IDEMPOTENCY_KEY_MAX} visible ASCII "
+            "characters (! to ~)"
+        )
     return key
 
 
@@ -233,12 +232,12 @@ def query(app: APIGatewayHttpResolver, name: str) -> str | None:
     return params.get(name)
 
 
-def query_int(
-    app: APIGatewayHttpResolver, name: str, default: int | None, low: int, high: int | None
-) -> int | None:
+def query_int(app: APIGatewayHttpResolver, param: contract.IntParam) -> int | None:
+    """The query integer `param` declares (its default when absent); 400 outside its bounds."""
+    name, low, high = param.name, param.low, param.high
     text = query(app, name)
     if text is None:
-        return default
+        return param.default
     if not _DIGITS.fullmatch(text):
         raise BadRequest(f"{name} must be an integer")
     value = int(text)
@@ -248,8 +247,26 @@ def query_int(
     return value
 
 
+def query_choice(app: APIGatewayHttpResolver, param: contract.ChoiceParam) -> str | None:
+    """The query value `param` declares (its default when absent); 400 unless a choice."""
+    value = query(app, param.name)
+    if value is None:
+        return param.default
+    if value not in param.choices:
+        raise BadRequest(f"{param.name} must be {' or '.join(param.choices)}")
+    return value
+
+
+def query_text(app: APIGatewayHttpResolver, param: contract.TextParam) -> str | None:
+    """The query text `param` declares; 400 over its maximum length."""
+    value = query(app, param.name)
+    if value is not None and param.max_length is not None and len(value) > param.max_length:
+        raise BadRequest(f"{param.name} is over {param.max_length} characters")
+    return value
+
+
 def list_limit(app: APIGatewayHttpResolver) -> int:
-    value = query_int(app, "limit", LIST_LIMIT_DEFAULT, 1, LIST_LIMIT_MAX)
+    value = query_int(app, contract.LIMIT)
     assert value is not None
     return value
 

@@ -15,13 +15,15 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 
 from chat_sessions.config import cursor_key
+from chat_sessions.contract import CURSOR_MAX_CHARS, CURSOR_PATTERN
 from chat_sessions.errors import BadRequest
 
 # 128 bits of HMAC-SHA256: truncation is allowed by RFC 2104 (at least half the output).
 _TAG_BYTES = 16
-_MAX_CURSOR_CHARS = 2048
+_CURSOR = re.compile(CURSOR_PATTERN)
 
 
 def _tag(scope: str, payload: bytes) -> bytes:
@@ -39,13 +41,7 @@ def encode(scope: str, position: list[str]) -> str:
 def decode(scope: str, cursor: str, length: int) -> list[str]:
     """The position held by `cursor`, which must have been issued for `scope`."""
     bad = BadRequest("cursor is not valid for this list")
-    if (
-        not cursor
-        or len(cursor) > _MAX_CURSOR_CHARS
-        or not cursor.isascii()
-        or len(cursor) % 4 == 1
-        or not all(c.isalnum() or c in "-_" for c in cursor)
-    ):
+    if len(cursor) > CURSOR_MAX_CHARS or not _CURSOR.fullmatch(cursor) or len(cursor) % 4 == 1:
         raise bad
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))

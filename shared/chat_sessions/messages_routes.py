@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from chat_sessions import messages
+from chat_sessions import contract, messages
 from chat_sessions.api_glue import (
     build_app,
     json_response,
     list_limit,
     parse_body,
     query,
+    query_choice,
     query_int,
     session_checked_first,
     session_route,
 )
-from chat_sessions.errors import BadRequest
 from chat_sessions.models import MessageIn
 from chat_sessions.resolver import Response
 
@@ -32,13 +32,11 @@ def append_message(session_id: str) -> Response[str]:
 def list_messages(session_id: str) -> Response[str]:
     route = session_route(app, session_id)
     with session_checked_first(route.check_exists):
-        order = query(app, "order")
-        order = "asc" if order is None else order
-        if order not in ("asc", "desc"):
-            raise BadRequest("order must be asc or desc")
-        after_seq = query_int(app, "after_seq", None, 0, None)
+        order = query_choice(app, contract.ORDER)
+        assert order is not None  # it has a default
+        after_seq = query_int(app, contract.AFTER_SEQ)
         limit = list_limit(app)
     page = messages.list_messages(
-        route.owner, route.session_id, order, after_seq, limit, query(app, "cursor")
+        route.owner, route.session_id, order, after_seq, limit, query(app, contract.CURSOR.name)
     )
     return json_response(200, page)

@@ -16,9 +16,13 @@ from pydantic import (
     model_validator,
 )
 
-TITLE_MAX = 200
-TURN_MAX_MESSAGES = 10
-
+from chat_sessions.contract import (
+    NOTE_MAX,
+    TITLE_MAX,
+    TURN_MAX_MESSAGES,
+    UUID_PATTERN,
+    VERSION_MAX,
+)
 
 # Whitespace, spelled out so that the service and the document's pattern (read by ECMA, Python
 # and Rust regex engines alike) agree: Python's str.isspace() set and ECMAScript's \s together.
@@ -36,8 +40,7 @@ def _has_text(value: str) -> str:
     return value
 
 
-UUID_PATTERN = "^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
-_UUID = re.compile("[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_UUID = re.compile(UUID_PATTERN)
 
 
 def canonical_uuid(value: str) -> str | None:
@@ -54,8 +57,6 @@ def _integral(value: Any) -> Any:
     return value
 
 
-# A version number as the path and the body take it: up to 10 digits.
-VERSION_MAX = 9_999_999_999
 Integer = Annotated[int, BeforeValidator(_integral)]
 
 
@@ -183,7 +184,6 @@ class GatewayErrorOut(BaseModel):
     message: str
 
 
-NOTE_MAX = 1000
 Note = Annotated[str | None, Field(None, max_length=NOTE_MAX)]
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from chat_sessions.contract import ENTITY_TAG_PATTERN, OWS
 from chat_sessions.errors import BadRequest, ValidationFailed
 from chat_sessions.models import TurnIn
 
 # One entity-tag of If-Match: "<version>" or weak W/"<version>".
-_TAG = re.compile(r'(?:W/)?"([0-9]{1,12})"')
-_OWS = " \t"  # HTTP's optional whitespace (RFC 9110 5.6.3), nothing more
+_TAG = re.compile(ENTITY_TAG_PATTERN)
 
 
 def etag(version: int) -> str:
@@ -36,16 +36,16 @@ def if_match(header: str | None) -> Precondition | None:
     or `W/"<version>"` tags (weak counts the same). Anything else is a 400."""
     if header is None:
         return None
-    if header.strip(_OWS) == "*":
+    if header.strip(OWS) == "*":
         return Precondition(None)
     tags = set()
     for part in header.split(","):
-        if not part.strip(_OWS):
+        tag = part.strip(OWS)
+        if not tag:
             continue  # empty list elements are allowed and ignored (RFC 9110 5.6.1)
-        found = _TAG.fullmatch(part.strip(_OWS))
-        if found is None:
+        if not _TAG.fullmatch(tag):
             break
-        tags.add(found.group(1))
+        tags.add(tag.removeprefix("W/").strip('"'))
     else:
         if tags:
             return Precondition(frozenset(tags))

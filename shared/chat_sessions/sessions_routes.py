@@ -3,7 +3,7 @@ POST /sessions/{id}/end, and GET /openapi.json."""
 
 from __future__ import annotations
 
-from chat_sessions import openapi, sessions
+from chat_sessions import contract, openapi, sessions
 from chat_sessions.api_glue import (
     build_app,
     caller,
@@ -33,7 +33,10 @@ def create_session() -> Response[str]:
 def list_sessions() -> Response[str]:
     owner = caller(app)
     page = sessions.list_sessions(
-        owner, query(app, "status"), list_limit(app), query(app, "cursor")
+        owner,
+        query(app, contract.STATUS.name),
+        list_limit(app),
+        query(app, contract.CURSOR.name),
     )
     return json_response(200, page)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any, TypeVar
 
-from chat_sessions import workflows
+from chat_sessions import contract, workflows
 from chat_sessions.api_glue import (
     JSON,
     SessionRoute,
@@ -18,6 +18,7 @@ from chat_sessions.api_glue import (
     media_type,
     query,
     query_int,
+    query_text,
     session_checked_first,
     session_route,
     validate,
@@ -29,18 +30,19 @@ from chat_sessions.resolver import Response
 from chat_sessions.views import version_body
 
 app = build_app()
-PATCH_TYPES = ("application/merge-patch+json", "application/json-patch+json")
+PATCH_TYPES = (contract.MERGE_PATCH, contract.JSON_PATCH)
 M = TypeVar("M", RevertIn, TurnIn, WorkflowPutIn)
+_VERSION = re.compile(contract.VERSION_PATH_PATTERN)
 
 
 def version_param(value: str) -> int:
-    if not re.fullmatch(r"[1-9][0-9]{0,9}", value):
+    if not _VERSION.fullmatch(value):
         raise NotFound("no such version")
     return int(value)
 
 
 def precondition() -> Precondition | None:
-    return if_match(header(app, "if-match"))
+    return if_match(header(app, contract.IF_MATCH.name))
 
 
 def body_and_precondition(model: type[M], route: SessionRoute) -> tuple[M, Precondition | None]:
@@ -90,9 +92,7 @@ def patch_workflow(session_id: str) -> Response[str]:
         except ValidationFailed:
             precondition()
             raise
-        note = query(app, "note")
-        if note is not None and len(note) > 1000:
-            raise BadRequest("note is over 1000 characters")
+        note = query_text(app, contract.NOTE)
         condition = precondition()
         workflows.check_patch(media, patch)
     return version_response(
@@ -105,7 +105,9 @@ def list_versions(session_id: str) -> Response[str]:
     route = session_route(app, session_id)
     with session_checked_first(route.check_exists):
         limit = list_limit(app)
-    page = workflows.list_versions(route.owner, route.session_id, limit, query(app, "cursor"))
+    page = workflows.list_versions(
+        route.owner, route.session_id, limit, query(app, contract.CURSOR.name)
+    )
     return json_response(200, page.model_dump(exclude={"items": {"__all__": {"workflow"}}}))
 
 
@@ -120,8 +122,8 @@ def get_version(session_id: str, version: str) -> Response[str]:
 def diff(session_id: str) -> Response[str]:
     route = session_route(app, session_id)
     with session_checked_first(route.check_exists):
-        start = query_int(app, "from", None, 1, None)
-        end = query_int(app, "to", None, 1, None)
+        start = query_int(app, contract.DIFF_FROM)
+        end = query_int(app, contract.DIFF_TO)
         if start is None or end is None:
             raise BadRequest("from and to are required")
     # Built as text in one bounded walk (409 limit_exceeded when it cannot fit a response).
