@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from chat_sessions import workflow_diff
+from chat_sessions import change_lines
 from chat_sessions.records import (
     MSG_PREFIX,
     MSGID_PREFIX,
@@ -346,11 +346,11 @@ def _check_versions(
             lines = (
                 ["created workflow"]
                 if before is None
-                else workflow_diff.change_lines(before, version.workflow)
+                else change_lines.change_lines(before, version.workflow)
             )
             if version.reverted_from is not None:
                 lines = [f"reverted to version {version.reverted_from}", *lines]
-            expected = workflow_diff.limit_lines(lines, MAX_CHANGES_BYTES)
+            expected = change_lines.limit_lines(lines, MAX_CHANGES_BYTES)
             changes.case(
                 None
                 if (version.changes == expected)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat_sessions import jsonutil, workflow_diff
+from chat_sessions import jsonutil
 from chat_sessions.config import get_settings
 from chat_sessions.errors import PayloadTooLarge, ValidationFailed
+from chat_sessions.json_patch import levels
 
 
 def check_metadata_size(metadata: dict[str, Any]) -> None:
@@ -34,6 +35,6 @@ MAX_WORKFLOW_LEVELS = jsonutil.MAX_DEPTH - 1
 
 def check_workflow_depth(workflow: Any) -> None:
     """A workflow nests at most MAX_WORKFLOW_LEVELS containers deep (422 beyond)."""
-    if workflow_diff.levels(workflow) > MAX_WORKFLOW_LEVELS:
+    if levels(workflow) > MAX_WORKFLOW_LEVELS:
         message = f"the workflow nests deeper than {MAX_WORKFLOW_LEVELS} levels"
         raise ValidationFailed(message, [{"field": "", "message": message}])

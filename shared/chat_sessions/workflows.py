@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chat_sessions import clock, jsonutil, workflow_diff
+from chat_sessions import change_lines, clock, json_patch, jsonutil, workflow_diff
 from chat_sessions.config import get_settings
 from chat_sessions.errors import (
     LimitExceeded,
@@ -200,7 +200,7 @@ def _change_lines(
     budget = MAX_CHANGES_BYTES - sum(len(line.encode()) + 1 for line in head)
     if before is None:
         return [*head, "created workflow"]
-    return [*head, *workflow_diff.bounded_change_lines(before, after, budget)]
+    return [*head, *change_lines.bounded_change_lines(before, after, budget)]
 
 
 def put_workflow(
@@ -224,8 +224,8 @@ def check_patch(media: str, patch: Any) -> None:
     read of it)."""
     if media == JSON_PATCH:
         try:
-            workflow_diff.validate_ops(patch)
-        except workflow_diff.InvalidPatch as exc:
+            json_patch.validate_ops(patch)
+        except json_patch.InvalidPatch as exc:
             raise ValidationFailed(str(exc), [{"field": "", "message": str(exc)}]) from None
 
 
@@ -244,14 +244,14 @@ def patch_workflow(
             limit = get_settings().max_workflow_bytes
             try:
                 # Applied operation by operation, each refused before it passes a limit.
-                result = workflow_diff.json_patch(
+                result = json_patch.json_patch(
                     base or {}, patch, max_bytes=limit, max_levels=MAX_WORKFLOW_LEVELS
                 )
-            except workflow_diff.PatchTooLarge as exc:
+            except json_patch.PatchTooLarge as exc:
                 raise PayloadTooLarge(str(exc)) from None
-            except (workflow_diff.InvalidPatch, workflow_diff.PatchTooDeep) as exc:
+            except (json_patch.InvalidPatch, json_patch.PatchTooDeep) as exc:
                 raise ValidationFailed(str(exc), [{"field": "", "message": str(exc)}]) from None
-            except workflow_diff.PatchFailed as exc:
+            except json_patch.PatchFailed as exc:
                 raise PatchFailed(str(exc)) from None
             return _must_be_object(result)
 
@@ -269,7 +269,7 @@ def _merge_with(patch: Any) -> Compute:
     the request brought); its size and depth are checked before anything else of the session."""
 
     def merge(base: dict[str, Any] | None) -> dict[str, Any]:
-        return _must_be_object(workflow_diff.merge_patch(base or {}, patch))
+        return _must_be_object(json_patch.merge_patch(base or {}, patch))
 
     return merge
 

@@ -1,4 +1,4 @@
-"""chat_sessions.workflow_diff's change lines: `change_lines` (one readable line per change),
+"""chat_sessions.change_lines's change lines: `change_lines` (one readable line per change),
 `limit_lines` (cut to a byte budget with a marker) and `bounded_change_lines` (both at once)."""
 
 from __future__ import annotations
@@ -9,12 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chat_sessions.workflow_diff import (
-    bounded_change_lines,
-    change_lines,
-    diff,
-    limit_lines,
-)
+from chat_sessions.change_lines import bounded_change_lines, change_lines, limit_lines
+from chat_sessions.workflow_diff import diff
 from tests.helpers.json_documents import (
     PROPERTY_SETTINGS,
     json_pairs,

@@ -13,13 +13,9 @@ import pytest
 from hypothesis import given
 
 from chat_sessions import jsonutil
-from chat_sessions.workflow_diff import (
-    DiffTooLarge,
-    change_lines,
-    diff,
-    diff_body,
-    json_patch,
-)
+from chat_sessions.change_lines import change_lines
+from chat_sessions.json_patch import json_patch
+from chat_sessions.workflow_diff import DiffTooLarge, diff, diff_body
 from tests.helpers.json_documents import (
     JSON,
     PROPERTY_SETTINGS,

@@ -1,4 +1,4 @@
-"""chat_sessions.workflow_diff's patches: `merge_patch` (RFC 7396) and `json_patch` (RFC 6902,
+"""chat_sessions.json_patch's patches: `merge_patch` (RFC 7396) and `json_patch` (RFC 6902,
 bounded in bytes and nesting, its failures named)."""
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chat_sessions import jsonutil
-from chat_sessions.workflow_diff import (
+from chat_sessions.json_patch import (
     InvalidPatch,
     PatchFailed,
     PatchTooDeep,
     PatchTooLarge,
     _Patcher,
-    diff,
     json_patch,
     merge_patch,
 )
+from chat_sessions.workflow_diff import diff
 from tests.helpers.json_documents import (
     JSON,
     KEYS,
