@@ -178,14 +178,14 @@ def end_session(owner: str, session_id: str) -> SessionOut:
 def delete_session(owner: str, session_id: str) -> None:
     """Gone at once on every route; its items are deleted now, or by the next cleanup."""
 
-    def attempt() -> None:
+    def attempt() -> SessionRecord:
         now = clock.now()
         record = load_visible(owner, session_id, now)
-        get_store().write_session(record, deleted(record, now))
+        marked = deleted(record, now)
+        get_store().write_session(record, marked)
+        return marked
 
-    retry_conflicts(attempt)
-    complete = get_sweeps().delete_session_items(
-        session_id, time.monotonic() + DELETE_BUDGET_SECONDS
-    )
+    marked = retry_conflicts(attempt)
+    complete = get_sweeps().delete_session_items(marked, time.monotonic() + DELETE_BUDGET_SECONDS)
     metrics.add_metric(name="SessionsDeleted", unit="Count", value=1)
     logger.info("session deleted", extra={"session_id": session_id, "complete": complete})

@@ -98,6 +98,18 @@ class Sweeps:
 
         Message and version keys follow from the session's counters (seq and versions run
         1..n without gaps); only the message-id guards, a few dozen bytes each, are read."""
+        guards = self._guard_keys(session_id)
+        # Read last: a write that landed meanwhile shows in the deadlines the caller checks.
+        item = self.table.get(session_key(session_id))
+        if item is None:
+            return None, []
+        record = SessionRecord.from_item(item)
+        deadlines = Deadlines(
+            session_id, record.status, record.expires_at, record.delete_after, record.create_key
+        )
+        return deadlines, _counted_keys(record) + guards
+
+    def _guard_keys(self, session_id: str) -> list[Key]:
         guards: list[Key] = []
         request: QueryInputTypeDef = {
             "TableName": self.table.name,
@@ -114,21 +126,7 @@ class Sweeps:
             page, last = self.table.query(request, _KEYS_PAGE, last)
             guards.extend({"pk": g["pk"], "sk": g["sk"]} for g in page)
             if not last:
-                break
-        # Read last: a write that landed meanwhile shows in the deadlines the caller checks.
-        item = self.table.get(session_key(session_id))
-        if item is None:
-            return None, []
-        record = SessionRecord.from_item(item)
-        deadlines = Deadlines(
-            session_id, record.status, record.expires_at, record.delete_after, record.create_key
-        )
-        sort_keys = [
-            *(records.message_sk(seq) for seq in range(1, record.message_count + 1)),
-            *(records.version_sk(v) for v in range(1, record.workflow_version + 1)),
-            *([records.WORKFLOW_SK] if record.workflow_version else []),
-        ]
-        return deadlines, [key(session_id, sk) for sk in sort_keys] + guards
+                return guards
 
     def delete_items(self, keys: Sequence[Key], until: float) -> bool:
         """Delete these items, 25 a request, until `until` (time.monotonic()); True when
@@ -145,19 +143,18 @@ class Sweeps:
                 {":sid": records.s(session_id)},
             )
 
-    def delete_session_items(self, session_id: str, until: float) -> bool:
-        """Delete every item of the session, the session item last.
+    def delete_session_items(self, deleted: SessionRecord, until: float) -> bool:
+        """Delete every item of a session marked deleted (as written: no write can follow
+        that mark, so its counters are final), the session item last.
 
         Stops at `until` (a time.monotonic() value); True when nothing is left.
         """
-        found, rest = self.session_keys_and_deadlines(session_id)
-        if found is None:
-            return True
-        if not self.delete_items(rest, until):
+        keys = _counted_keys(deleted) + self._guard_keys(deleted.id)
+        if not self.delete_items(keys, until):
             return False
-        if found.create_key is not None:
-            self.delete_create_key(found.create_key, session_id)
-        return self.delete_items([session_key(session_id)], until)
+        if deleted.create_key is not None:
+            self.delete_create_key(deleted.create_key, deleted.id)
+        return self.delete_items([session_key(deleted.id)], until)
 
     def delete_gone_session_items(self, session_ids: list[str], now: str) -> list[str]:
         """Delete these session items, each only if it is not active and its delete_after has
@@ -178,6 +175,16 @@ class Sweeps:
                         break
                 backoff(attempt)
         return deleted
+
+
+def _counted_keys(record: SessionRecord) -> list[Key]:
+    """The keys of the session's messages and versions, from its counters."""
+    sort_keys = [
+        *(records.message_sk(seq) for seq in range(1, record.message_count + 1)),
+        *(records.version_sk(v) for v in range(1, record.workflow_version + 1)),
+        *([records.WORKFLOW_SK] if record.workflow_version else []),
+    ]
+    return [key(record.id, sk) for sk in sort_keys]
 
 
 def _delete_if_gone(session_id: str, now: str) -> Action:
