@@ -22,7 +22,8 @@ from chat_sessions import clock, session_access
 from local.template import functions, load_template
 from tests.helpers.api import TABLE, Api, LambdaContext, load_event, load_function
 
-APP = re.compile(r"functions/(\w+)/app\.py$")
+# The function running: its routes module in the layer, or its own app.py (the cleanup).
+APP = re.compile(r"(?:chat_sessions/(\w+)_routes|functions/(\w+)/app)\.py$")
 FUNCTION = {
     "sessions": "SessionsFunction",
     "messages": "MessagesFunction",
@@ -45,7 +46,7 @@ def _running_function() -> str | None:
     while frame is not None:
         match = APP.search(frame.f_code.co_filename.replace("\\", "/"))
         if match:
-            return FUNCTION[match.group(1)]
+            return FUNCTION[match.group(1) or match.group(2)]
         frame = frame.f_back
     return None
 
