@@ -47,18 +47,22 @@ def wait_until_up(base: str, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError("the local server did not come up")
 
 
-def append_latencies(base: str, token: str, session_id: str, count: int) -> list[float]:
+def append_latencies(
+    base: str, token: str, session_id: str, count: int, text: str | None = None
+) -> list[float]:
+    """Milliseconds of each of `count` appends through the stack's HTTP API."""
     timings = []
     for i in range(count):
         started = time.perf_counter()
-        status, _ = request(
+        status, answer = request(
             f"{base}/sessions/{session_id}/messages",
             "POST",
             token,
-            {"role": "user", "content": f"benchmark message {i}"},
+            {"role": "user", "content": text or f"benchmark message {i}"},
         )
         timings.append((time.perf_counter() - started) * 1000)
-        assert status == 201, status
+        if status != 201:
+            raise RuntimeError(f"POST .../messages answered {status}: {answer}")
     return timings
 
 

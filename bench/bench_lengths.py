@@ -40,7 +40,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from bench.bench_appends import request
+from bench.bench_appends import append_latencies, request
 from bench.bench_capacity import Meter
 from chat_sessions import clock, config, messages, session_access, sessions
 from chat_sessions.models import CreateSessionIn, MessageIn
@@ -149,18 +149,7 @@ def http_median_ms(base: str, client: Any, filled: int, count: int) -> float:
     if status != 201:
         raise RuntimeError(f"POST /sessions answered {status}")
     fill_messages(client, TABLE, session["id"], filled)
-    timings = []
-    for _ in range(count):
-        started = time.perf_counter()
-        status, answer = request(
-            f"{base}/sessions/{session['id']}/messages",
-            "POST",
-            token,
-            {"role": "user", "content": TEXT},
-        )
-        timings.append((time.perf_counter() - started) * 1000)
-        if status != 201:
-            raise RuntimeError(f"POST .../messages answered {status}: {answer}")
+    timings = append_latencies(base, token, session["id"], count, TEXT)
     return round(statistics.median(timings), 2)
 
 
