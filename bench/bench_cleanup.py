@@ -13,18 +13,17 @@ import argparse
 import json
 import sys
 import time
-import uuid
 from datetime import timedelta
 from typing import Any
 
 from bench.bench_capacity import Meter
 from bench.bench_lengths import point_service_at
-from chat_sessions import clock, expiry
+from chat_sessions import clock
 from chat_sessions.cleanup import run_cleanup
 from chat_sessions.config import get_settings
-from chat_sessions.records import MessageRecord, SessionRecord
 from chat_sessions.statuses import SessionStatus
 from local.dynamodb import local_client, start_dynamodb
+from local.seed import idle_session_items
 from local.template import create_table
 
 TABLE = "ChatSessionsCleanup"
@@ -36,34 +35,10 @@ def seed(client: Any, sessions: int, messages: int) -> int:
     """Due sessions written directly (25 items per BatchWriteItem): how many items."""
     settings = get_settings()
     start = clock.now() - settings.timeout - settings.grace - timedelta(hours=1)
-    stamp = clock.to_text(start)
-    expires = clock.to_text(start + settings.timeout)
-    delete_after = clock.to_text(start + settings.timeout + settings.grace)
-    ttl = expiry.ttl(start, settings)
     items: list[dict[str, Any]] = []
     for index in range(sessions):
-        session_id = str(uuid.uuid4())
         status = SessionStatus.EXPIRED if index % 2 else SessionStatus.ACTIVE
-        record = SessionRecord(
-            id=session_id,
-            owner="bench",
-            title=None,
-            metadata={},
-            status=status,
-            created_at=stamp,
-            updated_at=stamp,
-            expires_at=expires,
-            delete_after=delete_after,
-            message_count=messages,
-            workflow_version=0,
-            revision=1,
-            ttl=ttl,
-            deadline_shard=expiry.deadline_shard(session_id, settings.deadline_shards),
-        )
-        items.append(record.to_item())
-        for seq in range(1, messages + 1):
-            message = MessageRecord(session_id, str(uuid.uuid4()), seq, "user", "hi", stamp, ttl)
-            items += [message.to_item(), message.guard_item()]
+        items += idle_session_items("bench", status, start, settings, messages)[1]
     for offset in range(0, len(items), 25):
         batch = [{"PutRequest": {"Item": i}} for i in items[offset : offset + 25]]
         if client.batch_write_item(RequestItems={TABLE: batch})["UnprocessedItems"]:

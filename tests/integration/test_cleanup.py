@@ -21,9 +21,10 @@ from moto.dynamodb.models.table import Table
 
 from chat_sessions import clock, expiry, records, session_access
 from chat_sessions.config import get_settings
-from chat_sessions.records import MessageRecord, SessionRecord
+from chat_sessions.records import MessageRecord
 from chat_sessions.statuses import SessionStatus
 from local.ddb_transactions import install_patches
+from local.seed import idle_session_items
 from tests.helpers.api import TABLE, Api, LambdaContext, load_event, load_function
 
 T0 = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
@@ -481,39 +482,18 @@ def test_1000_due_sessions_are_deleted_in_one_run_in_shared_batches(
     # Given 1 000 sessions past their grace period (ended, expired, deleted, or still
     # stored as active), each with a message and its id guard, and 10 active sessions
     settings_ = get_settings()
-    stamp = clock.to_text(T0)
-    expires = clock.to_text(T0 + settings_.timeout)
-    delete_after = clock.to_text(T0 + settings_.timeout + settings_.grace)
-    ttl = expiry.ttl(T0, settings_)
     due: list[str] = []
     items: list[dict[str, Any]] = []
     for index in range(1000):
-        session_id = str(uuid.uuid4())
-        due.append(session_id)
         status = (
             SessionStatus.ENDED,
             SessionStatus.EXPIRED,
             SessionStatus.DELETED,
             SessionStatus.ACTIVE,
         )[index % 4]
-        record = SessionRecord(
-            id=session_id,
-            owner="alice",
-            title=None,
-            metadata={},
-            status=status,
-            created_at=stamp,
-            updated_at=stamp,
-            expires_at=expires,
-            delete_after=delete_after,
-            message_count=1,
-            workflow_version=0,
-            revision=1,
-            ttl=ttl,
-            deadline_shard=expiry.deadline_shard(session_id, settings_.deadline_shards),
-        )
-        message = MessageRecord(session_id, str(uuid.uuid4()), 1, "user", "hi", stamp, ttl)
-        items += [record.to_item(), message.to_item(), message.guard_item()]
+        session_id, session_items = idle_session_items("alice", status, T0, settings_, 1)
+        due.append(session_id)
+        items += session_items
     put_items(items)
     now = T0 + settings_.timeout + settings_.grace
     with at(now - timedelta(minutes=1)):
