@@ -54,6 +54,11 @@ class Settings(BaseModel):
     write_retry_seconds: float = Field(
         25, alias="WRITE_RETRY_SECONDS", gt=0, le=WRITE_RETRY_SECONDS_BOUND
     )
+    # How long one DynamoDB request may go unanswered before it is retried (each request's
+    # deadline still bounds the whole); tests on a loaded machine set it higher.
+    dynamodb_read_timeout_seconds: float = Field(
+        3, alias="DYNAMODB_READ_TIMEOUT_SECONDS", gt=0, le=20
+    )
 
     @property
     def timeout(self) -> timedelta:

@@ -44,11 +44,10 @@ _THROTTLES = {
 # Another transaction holds the item (DynamoDB answers a plain write so, and a repeat of a
 # token whose first request is still running): the write did not happen; retry it.
 _HELD = {"TransactionConflictException", "TransactionInProgressException"}
-# Short timeouts and our own retries (botocore makes one attempt): each attempt costs at
-# most _CALL_SECONDS, and none starts that could outlast the request's deadline, so a
+# Short timeouts (the read timeout a setting) and our own retries (botocore makes one
+# attempt): no attempt starts that could outlast the request's deadline, so a
 # throttled or stalled DynamoDB is retried while time allows and then answered with 503.
-_CONNECT_SECONDS, _READ_SECONDS, _ATTEMPTS = 1.0, 3.0, 6
-_CALL_SECONDS = _CONNECT_SECONDS + _READ_SECONDS + 0.5
+_CONNECT_SECONDS, _ATTEMPTS = 1.0, 6
 _PAGE_BYTES = 4 * 1024 * 1024  # one Query returns at most 1 MB: pages stay under 5 MB
 _BATCH_WRITE_MAX = 25
 CONDITION_FAILED = "ConditionalCheckFailed"
@@ -143,9 +142,14 @@ class Table:
     """One table, reached through a client created on first use: importing or
     constructing never opens a connection."""
 
-    def __init__(self, name: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(
+        self, name: str, client: DynamoDBClient | None = None, read_timeout: float = 3.0
+    ) -> None:
         self.name = name
         self._client = client
+        self._read_timeout = read_timeout
+        # The longest one attempt can take: no attempt starts that could outlast the deadline.
+        self._call_seconds = _CONNECT_SECONDS + read_timeout + 0.5
 
     @property
     def client(self) -> DynamoDBClient:
@@ -155,7 +159,7 @@ class Table:
                 max_pool_connections=50,
                 # botocore's 60 s defaults would outlast the function's own timeout.
                 connect_timeout=_CONNECT_SECONDS,
-                read_timeout=_READ_SECONDS,
+                read_timeout=self._read_timeout,
             )
             self._client = boto3.client("dynamodb", config=config)
         return self._client
@@ -166,7 +170,7 @@ class Table:
         Retrying a write is safe: a transaction repeats its ClientRequestToken, and a
         session item write recognises its own token."""
         for attempt in range(_ATTEMPTS):
-            if not deadline.allows(_CALL_SECONDS):
+            if not deadline.allows(self._call_seconds):
                 raise Unavailable("the request ran out of time; retry")
             try:
                 return request()
@@ -183,7 +187,7 @@ class Table:
             except BotoCoreError as exc:
                 failure = exc
             pause = random.uniform(0, min(1.0, 0.05 * 2**attempt))
-            if attempt + 1 == _ATTEMPTS or not deadline.allows(pause + _CALL_SECONDS):
+            if attempt + 1 == _ATTEMPTS or not deadline.allows(pause + self._call_seconds):
                 break
             time.sleep(pause)
         raise _unavailable() from failure

@@ -25,7 +25,8 @@ BACKOFF_FIRST, BACKOFF_CAP, BACKOFF_GROWTH = 0.05, 5.0, 4
 
 @cache
 def get_table() -> Table:
-    return Table(get_settings().table_name)
+    settings = get_settings()
+    return Table(settings.table_name, read_timeout=settings.dynamodb_read_timeout_seconds)
 
 
 def get_store() -> SessionStore:

@@ -27,6 +27,7 @@ def strict_server(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[St
         create_table(local_client(server.url), TABLE)
         monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", server.url)
         monkeypatch.setenv("WRITE_RETRY_SECONDS", "300")
+        monkeypatch.setenv("DYNAMODB_READ_TIMEOUT_SECONDS", "20")
         reset_caches()
         return server.url
 

@@ -27,6 +27,8 @@ def endpoint(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with start_dynamodb(port=0) as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", server.url)
         monkeypatch.setenv("WRITE_RETRY_SECONDS", RETRY_BUDGET_SECONDS)
+        # 200 writers queue at the one-request-at-a-time server: answers can take seconds.
+        monkeypatch.setenv("DYNAMODB_READ_TIMEOUT_SECONDS", "20")
         create_table(local_client(server.url), TABLE)
         reset_caches()
         yield server.url
