@@ -343,7 +343,9 @@ class Table:
         except ClientError as exc:
             code = exc.response["Error"]["Code"]
             if code == "InternalServerError":
-                raise _unavailable() from exc  # botocore retried it already
+                # Not retried here (botocore makes one attempt): a DELETE answers 503 and
+                # the cleanup stops; what is left is deleted on the next call or run.
+                raise _unavailable() from exc
             if code not in _THROTTLES and code not in _HELD:
                 raise
             return pending
