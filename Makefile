@@ -49,17 +49,21 @@ endef
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# $(call quietly,COMMAND): run COMMAND with its output held back, shown only if it fails.
+quietly = out=$$($(1) 2>&1) || { status=$$?; printf '%s\n' "$$out" >&2; exit $$status; }
+
 $(STAMP): requirements-dev.txt shared/requirements.txt constraints.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
-	touch $(STAMP)
+	@test -x $(BIN)/python || { echo "==> creating the virtual environment $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "==> installing the pinned dependencies into $(VENV) (a few minutes the first time)"
+	@$(call quietly,$(BIN)/python -m pip install --upgrade pip)
+	@$(call quietly,$(BIN)/python -m pip install -r requirements-dev.txt -c constraints.txt)
+	@touch $(STAMP)
 
 venv: $(STAMP) ## create .venv and install the pinned dependencies
 
-build: $(STAMP) ## sam build (no container)
-	$(BIN)/sam build --cached --parallel >/dev/null
-	@echo "built into .aws-sam/build"
+build: $(STAMP) ## sam build (no container); its output is shown only if it fails
+	@echo "==> building the functions into .aws-sam/build (sam build)"
+	@$(call quietly,$(BIN)/sam build --cached --parallel)
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
@@ -85,7 +89,7 @@ openapi: $(STAMP) ## regenerate shared/chat_sessions/openapi.json
 	PYTHONPATH=shared $(BIN)/python -m chat_sessions.openapi > shared/chat_sessions/openapi.json
 
 run: build ## serve the API on 127.0.0.1:$(PORT) until Ctrl-C
-	exec $(BIN)/python -m local.server --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)
+	@exec $(BIN)/python -m local.server --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)
 
 invoke: build ## run FN once with EVENT through the emulator: make invoke FN=SessionsFunction EVENT=events/x.json
 	$(BIN)/python -m local.invoke $(FN) $(EVENT) --dynamodb-port $(DYNAMODB_PORT)
