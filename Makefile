@@ -59,6 +59,9 @@ $(STAMP): requirements-dev.txt shared/requirements.txt constraints.txt
 	@$(call quietly,$(BIN)/python -m pip install -r requirements-dev.txt -c constraints.txt)
 	@touch $(STAMP)
 
+# The client (clients/python) is installed editable by requirements-dev.txt: its metadata counts.
+$(STAMP): clients/python/pyproject.toml
+
 venv: $(STAMP) ## create .venv and install the pinned dependencies
 
 build: $(STAMP) ## sam build (no container); its output is shown only if it fails
@@ -71,6 +74,7 @@ lint: $(STAMP) ## ruff
 
 typecheck: $(STAMP) ## mypy
 	$(BIN)/mypy
+	MYPYPATH=clients/python/src $(BIN)/mypy clients/python/src clients/python/tests
 
 validate: $(STAMP) ## sam validate --lint
 	$(BIN)/sam validate --lint
@@ -84,6 +88,7 @@ checkov: $(CHECKOV_STAMP) ## checkov on template.yaml: no failed check (skips ca
 
 test: lint typecheck validate checkov build ## lint, type checks, template checks and every test
 	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest clients/python/tests
 
 openapi: $(STAMP) ## regenerate shared/chat_sessions/openapi.json
 	PYTHONPATH=shared $(BIN)/python -m chat_sessions.openapi > shared/chat_sessions/openapi.json
