@@ -7,9 +7,11 @@ HTTP response by payload 2.0's rules (`local.gateway_payload`). Like an HTTP API
 takes requests of up to 10 MB, never hands Lambda an event over its 6 MB, and waits at most 30 s
 for the function (the integration timeout; `integration_timeout=None` waits as long as the
 function runs, the lenient stack's way). What it answers itself carries API Gateway's bodies:
-`404 {"message": "Not Found"}`, `401 {"message": "Unauthorized"}`, `413 {"message": "Request
-Entity Too Large"}`, `500 {"message": "Internal Server Error"}` when the function fails and
-`503 {"message": "Service Unavailable"}` when it does not answer in time.
+`404 {"message": "Not Found"}`, `401 {"message": "Unauthorized"}` (with a `WWW-Authenticate`
+header that says why, as AWS's does: `local.jwt_auth`), `413 {"message": "Request Entity Too
+Large"}`, `500 {"message": "Internal Server Error"}` when the function fails and `503
+{"message": "Service Unavailable"}` when it does not answer in time. It logs one line per
+request (`request_line`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -39,6 +42,7 @@ from local.template import Route
 
 # What the tests import from here, wherever it now lives.
 __all__ = [
+    "Answer",
     "Gateway",
     "GatewayResponse",
     "IncomingRequest",
@@ -47,6 +51,7 @@ __all__ = [
     "is_text_media",
     "map_result",
     "match_route",
+    "request_line",
 ]
 
 LOG = logging.getLogger("local.gateway")
@@ -105,6 +110,28 @@ def invoke_within(
     if isinstance(outcome[0], EmulatorError):
         raise outcome[0]
     return outcome[0]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the gateway answered: the function's result if one ran, or why it refused."""
+
+    response: GatewayResponse
+    result: InvokeResult | None = None
+    note: str | None = None
+
+
+def request_line(method: str, raw_path: str, answer: Answer, elapsed_ms: float) -> str:
+    """The server's one line per request: method, path, status, time, then the function and
+    whether it was cold, or `-` and why the gateway answered itself. Never a body or a token."""
+    line = f"{method} {raw_path} {answer.response.status} {elapsed_ms:.0f} ms"
+    result = answer.result
+    if result is None:
+        return f"{line} -" + (f" ({answer.note})" if answer.note else "")
+    state = result.describe()
+    if result.failed:
+        state += f" error={result.error_type}"
+    return f"{line} {result.function} {state}"
 
 
 class Gateway(ThreadingHTTPServer):
@@ -179,41 +206,25 @@ class GatewayHandler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         raw_path, _, raw_query = self.path.partition("?")
         request_id = str(uuid.uuid4())
-        result: InvokeResult | None = None
+        answer = Answer(gateway_error(400, "Bad Request"))
         try:
             body = self._read_body()
         except ValueError:
             self.close_connection = True
-            response = gateway_error(400, "Bad Request")
         else:
-            response, result = self._respond(raw_path, raw_query, body, request_id)
-        self._send(response, request_id)
+            answer = self._respond(raw_path, raw_query, body, request_id)
+        self._send(answer.response, request_id)
         elapsed = (time.perf_counter() - started) * 1000
-        # Method, path, status, time, function, cold/warm: never a body or a token.
-        if result is None:
-            LOG.info("%s %s %d %.0f ms -", self.command, raw_path, response.status, elapsed)
-            return
-        state = result.describe()
-        if result.failed:
-            state += f" error={result.error_type}"
-        LOG.info(
-            "%s %s %d %.0f ms %s %s",
-            self.command,
-            raw_path,
-            response.status,
-            elapsed,
-            result.function,
-            state,
-        )
+        LOG.info("%s", request_line(self.command, raw_path, answer, elapsed))
 
     def _respond(
         self, raw_path: str, raw_query: str, body: bytes | None, request_id: str
-    ) -> tuple[GatewayResponse, InvokeResult | None]:
+    ) -> Answer:
         if body is None:
-            return gateway_error(413, "Request Entity Too Large"), None
+            return Answer(gateway_error(413, "Request Entity Too Large"))
         found = match_route(self.server.routes, self.command, raw_path)
         if found is None:
-            return gateway_error(404, "Not Found"), None
+            return Answer(gateway_error(404, "Not Found"))
         route, params = found
         authorization = None
         if route.auth:
@@ -225,10 +236,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
                     audience=self.server.jwt_audience,
                 )
             except jwt_auth.Unauthorized as error:
-                challenge = "Bearer"
-                if error.reason != "missing token":
-                    challenge += f' error="invalid_token" error_description="{error.reason}"'
-                return gateway_error(401, "Unauthorized", ("WWW-Authenticate", challenge)), None
+                refused = gateway_error(401, "Unauthorized", ("WWW-Authenticate", error.challenge))
+                return Answer(refused, note=str(error))
         request = IncomingRequest(
             method=self.command,
             raw_path=raw_path,
@@ -242,22 +251,22 @@ class GatewayHandler(BaseHTTPRequestHandler):
         )
         event = build_event(request, route, params, authorization)
         if len(json.dumps(event)) > MAX_EVENT_BYTES:
-            return gateway_error(413, "Request Entity Too Large"), None
+            return Answer(gateway_error(413, "Request Entity Too Large"))
         try:
             result = invoke_within(
                 self.server.invoke, route.function, event, self.server.integration_timeout
             )
         except EmulatorError as error:
             LOG.error("%s: %s", route.function, error)
-            return gateway_error(500, "Internal Server Error"), None
+            return Answer(gateway_error(500, "Internal Server Error"))
         if result is None:
             LOG.error(
                 "%s did not answer within the %g s integration timeout",
                 route.function,
                 self.server.integration_timeout,
             )
-            return gateway_error(503, "Service Unavailable"), None
-        return map_result(result), result
+            return Answer(gateway_error(503, "Service Unavailable"))
+        return Answer(map_result(result), result)
 
     def _send(self, response: GatewayResponse, request_id: str) -> None:
         self.send_response(response.status)

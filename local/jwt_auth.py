@@ -7,12 +7,19 @@ at `sub`: a token without one reaches the function, which decides. Locally there
 provider: tokens are signed with `$LOCAL_JWT_SECRET` (default `local-dev-secret`); the issuer and
 audience are checked only where `$LOCAL_JWT_ISSUER` / `$LOCAL_JWT_AUDIENCE` (comma-separated) are
 set. The claims reach the function as the authorizer passes them: every value a string.
+
+A refused request gets what the HTTP API answers: `401 {"message": "Unauthorized"}` with a
+`WWW-Authenticate` header laid out as AWS lays it out (`Unauthorized.challenge`). AWS documents
+`Bearer scope="" error="invalid_token" error_description="the token does not have a valid
+audience"` and answers a request with no token with the bare scheme, `Bearer`, as RFC 6750
+section 3.1 asks; every other reason here is said in the same plain words.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,6 +35,9 @@ SECRET_ENV = "LOCAL_JWT_SECRET"  # noqa: S105
 ISSUER_ENV = "LOCAL_JWT_ISSUER"
 AUDIENCE_ENV = "LOCAL_JWT_AUDIENCE"
 ALGORITHM = "HS256"
+NO_TOKEN = "no token"  # noqa: S105 - the log's words for a request without one
+# What RFC 6750 lets an error_description hold: printable ASCII but `"` and `\`.
+_NOT_IN_DESCRIPTION = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
 
 
 def secret_from_env() -> str:
@@ -52,11 +62,25 @@ def short_keys_allowed() -> Iterator[None]:
 
 
 class Unauthorized(Exception):
-    """The request carries no valid token; `reason` is for the WWW-Authenticate header."""
+    """The request carries no valid token; `reason` says why in plain words, None when it
+    carries no token at all."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str | None) -> None:
+        super().__init__(reason or NO_TOKEN)
         self.reason = reason
+
+    @property
+    def challenge(self) -> str:
+        """The `WWW-Authenticate` header of the 401, as the HTTP API's JWT authorizer writes it."""
+        if self.reason is None:
+            return "Bearer"
+        return f'Bearer scope="" error="invalid_token" error_description="{self.reason}"'
+
+
+def _described(prefix: str, error: Exception, limit: int = 200) -> str:
+    """`prefix: what PyJWT said`, cut short and reduced to what a header value may carry."""
+    detail = _NOT_IN_DESCRIPTION.sub("?", str(error)).strip()
+    return f"{prefix}: {detail[:1].lower()}{detail[1:]}"[:limit]
 
 
 @dataclass(frozen=True)
@@ -98,14 +122,50 @@ def _audience_matches(claims: Mapping[str, Any], audience: Sequence[str]) -> boo
 
 def token_from_header(value: str | None) -> str:
     """The token of an Authorization header, with or without the `Bearer` prefix."""
-    if value is None or not value.strip():
-        raise Unauthorized("missing token")
-    parts = value.strip().split(None, 1)
-    if len(parts) == 2 and parts[0].lower() == "bearer":
-        return parts[1].strip()
-    if len(parts) == 1 and parts[0].lower() != "bearer":
+    parts = (value or "").strip().split(None, 1)
+    if not parts or (len(parts) == 1 and parts[0].lower() == "bearer"):
+        raise Unauthorized(None)
+    if len(parts) == 1:
         return parts[0]
-    raise Unauthorized("malformed Authorization header")
+    if parts[0].lower() != "bearer":
+        raise Unauthorized("the Authorization header does not hold a Bearer token")
+    return parts[1].strip()
+
+
+def _checked_claims(
+    token: str, secret: str, issuer: str | None, audience: Sequence[str]
+) -> dict[str, Any]:
+    """The token's claims once its signature, times, issuer and audience pass."""
+    if token.count(".") != 2:
+        raise Unauthorized("token contains an invalid number of segments")  # AWS's own words
+    try:
+        with short_keys_allowed():
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                secret,
+                algorithms=[ALGORITHM],
+                leeway=0,
+                issuer=issuer,
+                options={"verify_aud": False, "verify_iss": issuer is not None},
+            )
+    except jwt.ExpiredSignatureError as error:
+        raise Unauthorized("the token has expired") from error
+    except jwt.ImmatureSignatureError as error:  # `nbf` or `iat` after now
+        raise Unauthorized("the token is not valid yet") from error
+    except jwt.InvalidSignatureError as error:
+        raise Unauthorized("the token has an invalid signature") from error
+    except jwt.InvalidAlgorithmError as error:
+        raise Unauthorized(f"the token is not signed with {ALGORITHM}") from error
+    except (jwt.InvalidIssuerError, jwt.MissingRequiredClaimError) as error:
+        # The only claim required here is `iss`, and only where an issuer is configured.
+        raise Unauthorized("the token does not have a valid issuer") from error
+    except jwt.DecodeError as error:
+        raise Unauthorized(_described("the token is malformed", error)) from error
+    except jwt.InvalidTokenError as error:
+        raise Unauthorized(_described("the token is not valid", error)) from error
+    if audience and not _audience_matches(claims, audience):
+        raise Unauthorized("the token does not have a valid audience")  # AWS's own words
+    return claims
 
 
 def authorize(
@@ -117,26 +177,9 @@ def authorize(
 ) -> Authorization:
     """Validate the Authorization header's token; raise Unauthorized when it does not pass."""
     token = token_from_header(header)
-    try:
-        with short_keys_allowed():
-            claims = jwt.decode(
-                token,
-                secret if secret is not None else secret_from_env(),
-                algorithms=[ALGORITHM],
-                leeway=0,
-                issuer=issuer,
-                options={"verify_aud": False, "verify_iss": issuer is not None},
-            )
-    except jwt.ExpiredSignatureError as error:
-        raise Unauthorized("the token has expired") from error
-    except jwt.ImmatureSignatureError as error:
-        raise Unauthorized("the token is not valid yet") from error
-    except jwt.InvalidIssuerError as error:
-        raise Unauthorized("the token does not have a valid issuer") from error
-    except jwt.InvalidTokenError as error:
-        raise Unauthorized(f"invalid token: {error}") from error
-    if audience and not _audience_matches(claims, audience):
-        raise Unauthorized("the token does not have a valid audience")
+    claims = _checked_claims(
+        token, secret if secret is not None else secret_from_env(), issuer, audience
+    )
     scope = claims.get("scope", claims.get("scp"))
     scopes: list[str] | None = None
     if isinstance(scope, str):

@@ -100,6 +100,12 @@ def test_no_token_is_401(server: LocalServer) -> None:
     answer = server.request("GET", "/sessions", token=None)
     assert answer.status == 401
     assert answer.json() == {"message": "Unauthorized"}
+    assert answer.headers["WWW-Authenticate"] == "Bearer"
+    # The server's line for it, written just after the answer, says why in plain words.
+    deadline = time.monotonic() + 10
+    while not re.search(r"GET /sessions 401 \d+ ms - \(no token\)", server.log()):
+        assert time.monotonic() < deadline, server.log()[-2000:]
+        time.sleep(0.05)
 
 
 def test_expired_token_is_401(server: LocalServer) -> None:
@@ -107,12 +113,17 @@ def test_expired_token_is_401(server: LocalServer) -> None:
     answer = server.request("GET", "/sessions", token=expired)
     assert answer.status == 401
     assert answer.json() == {"message": "Unauthorized"}
+    assert answer.headers["WWW-Authenticate"] == (
+        'Bearer scope="" error="invalid_token" error_description="the token has expired"'
+    )
 
 
 def test_token_with_another_secret_is_401(server: LocalServer) -> None:
     answer = server.request("GET", "/sessions", token=make_token("alice", secret="not-the-one"))
     assert answer.status == 401
     assert answer.json() == {"message": "Unauthorized"}
+    challenge = answer.headers["WWW-Authenticate"]
+    assert 'error_description="the token has an invalid signature"' in challenge
 
 
 def test_token_without_sub_is_401(server: LocalServer) -> None:
@@ -224,6 +235,7 @@ def test_readme_walkthrough(server: LocalServer, tmp_path: Path) -> None:
         r"<!-- walkthrough:start -->\s*```bash\n(.*?)```\s*<!-- walkthrough:end -->", readme, re.S
     )
     assert found is not None, "README.md has no ```bash block between the walkthrough markers"
+    assert "/tmp" not in found.group(1), "the walkthrough writes to a fixed path in /tmp"
     script = found.group(1).replace("127.0.0.1:3000", f"127.0.0.1:{server.port}")
     done = run_in_root(["bash", "-euo", "pipefail", "-c", script], timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
