@@ -114,7 +114,8 @@ def ensure_runtime_env(
         if _is_current(env, fingerprint):
             return python_path(env)
         if announce is not None:
-            announce(f"setting up the Lambda runtime environment in {env} (first run only)")
+            shown = env.relative_to(ROOT) if env.is_relative_to(ROOT) else env
+            announce(f"setting up the functions' Python runtime in {shown} (first run only)")
         shutil.rmtree(env, ignore_errors=True)
         try:
             # A plain venv: no system site-packages, so the base interpreter's packages stay out.

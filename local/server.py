@@ -10,8 +10,11 @@ rate. Ctrl-C stops everything it started.
 
 Settings from the environment: TABLE_NAME (ChatSessions), LOCAL_CONCURRENCY (2 emulators per
 function), LOCAL_JWT_SECRET/_ISSUER/_AUDIENCE, LOCAL_STRICT (0: lenient limits, for comparison),
-SESSION_CLEANUP_INTERVAL_MINUTES (overrides schedules' rates), LOCAL_FUNCTION_LOGS (0: hide the
-functions' own lines) and the api.md settings the functions read (SESSION_*, MAX_*, LOG_LEVEL).
+SESSION_CLEANUP_INTERVAL_MINUTES (overrides schedules' rates), LOCAL_FUNCTION_LOGS (how the
+functions' own lines are shown: `local.function_logs`) and the api.md settings the functions
+read (SESSION_*, MAX_*, LOG_LEVEL).
+
+It logs a line before each step that may take a while, then one line per request.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from local import jwt_auth
+from local import function_logs, jwt_auth
 from local import template as tpl
 from local.gateway import INTEGRATION_TIMEOUT_S, Gateway
 from local.lambda_limits import Limits, strict_from_env
@@ -77,7 +80,7 @@ class Settings:
     table_name: str
     concurrency: int
     jwt_secret: str
-    function_logs: bool
+    function_logs: str  # a mode of local.function_logs
     strict: bool = True
 
 
@@ -139,6 +142,12 @@ def serve(settings: Settings) -> int:
                     )
                     + " (another `make run`? set DYNAMODB_PORT)"
                 )
+            LOG.info(
+                "starting the embedded DynamoDB on http://%s:%d (table %s)",
+                settings.host,
+                settings.dynamodb_port,
+                settings.table_name,
+            )
             try:
                 dynamodb = start_dynamodb(settings.host, settings.dynamodb_port)
             except (RuntimeError, TimeoutError) as error:
@@ -146,12 +155,18 @@ def serve(settings: Settings) -> int:
             stack.callback(dynamodb.stop)
             create_table(dynamodb.url, settings.table_name, settings.template)
 
+            LOG.info(
+                "starting %d functions from %s (up to %d emulators each, on first use)",
+                len(specs),
+                _shown(settings.build_dir),
+                settings.concurrency,
+            )
             runtime = LocalRuntime(
                 specs,
                 python,
                 dynamodb_url=dynamodb.url,
                 concurrency=settings.concurrency,
-                log_sink=_function_log if settings.function_logs else None,
+                log_sink=function_logs.terminal_sink(settings.function_logs),
                 limits=Limits(strict=settings.strict),
             )
             stack.callback(runtime.close)
@@ -165,16 +180,11 @@ def serve(settings: Settings) -> int:
             stack.callback(scheduler.stop)
 
             LOG.info(
-                "serving %d routes of %d functions on http://%s:%d, ready in %.1f s "
-                "(DynamoDB %s, table %s; up to %d emulators per function, started on first use)",
-                len(routes),
-                len(specs),
+                "serving http://%s:%d (%d routes), ready in %.1f s",
                 settings.host,
                 settings.port,
+                len(routes),
                 time.perf_counter() - started,
-                dynamodb.url,
-                settings.table_name,
-                settings.concurrency,
             )
             override = os.environ.get(INTERVAL_ENV)
             for schedule in schedules:
@@ -186,6 +196,7 @@ def serve(settings: Settings) -> int:
                     if override
                     else schedule.expression,
                 )
+            LOG.info("%s", function_logs.described(settings.function_logs))
             LOG.info("press Ctrl-C to stop")
             while True:
                 time.sleep(3600)
@@ -203,9 +214,9 @@ def _cannot_listen(host: str, port: int, what: str, error: OSError) -> str:
     return f"cannot listen on {host}:{port} for {what}: {reason}"
 
 
-def _function_log(function: str, line: str) -> None:
-    sys.stderr.write(f"  [{function}] {line}\n")
-    sys.stderr.flush()
+def _shown(path: Path) -> str:
+    """`path` as the developer knows it: relative to the repository when inside it."""
+    return str(path.relative_to(tpl.ROOT)) if path.is_relative_to(tpl.ROOT) else str(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,10 +252,10 @@ def main(argv: list[str] | None = None) -> int:
                 "LOCAL_CONCURRENCY", os.environ.get("LOCAL_CONCURRENCY") or "2"
             ),
             jwt_secret=jwt_auth.secret_from_env(),
-            function_logs=(os.environ.get("LOCAL_FUNCTION_LOGS") or "1") != "0",
+            function_logs=function_logs.mode_from(os.environ.get(function_logs.ENV)),
             strict=strict_from_env(),
         )
-    except SetupError as error:
+    except (SetupError, ValueError) as error:
         LOG.error("%s", error)
         return EXIT_SETUP
     return serve(settings)
