@@ -74,7 +74,7 @@ lint: $(STAMP) ## ruff
 
 typecheck: $(STAMP) ## mypy
 	$(BIN)/mypy
-	MYPYPATH=clients/python/src $(BIN)/mypy clients/python/src clients/python/tests
+	MYPYPATH=clients/python/src:clients/python/tests $(BIN)/mypy clients/python/src clients/python/tests
 
 validate: $(STAMP) ## sam validate --lint
 	$(BIN)/sam validate --lint

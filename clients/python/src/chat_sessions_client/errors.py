@@ -19,7 +19,7 @@ class ChatSessionsError(Exception):
     def __init__(
         self, status: int, message: str, *, code: str | None = None, details: Any = None
     ) -> None:
-        super().__init__(f"{status} {code or 'error'}: {message}")
+        super().__init__(f"{status} {code}: {message}" if code else f"{status}: {message}")
         self.status = status
         self.message = message
         self.details = details
@@ -124,9 +124,12 @@ _BY_CODE: dict[str, type[ChatSessionsError]] = {
 }
 
 
-def error_from_answer(status: int, body: bytes) -> ChatSessionsError:
+def error_from_answer(
+    status: int, body: bytes, www_authenticate: str | None = None
+) -> ChatSessionsError:
     """The exception for an error answer: the service's envelope by its code, the gateway's
-    `{"message": ...}` as GatewayError (Unauthorized for its 401)."""
+    `{"message": ...}` as GatewayError (Unauthorized for its 401, with the reason the gateway
+    gives in `WWW-Authenticate` as `details["www_authenticate"]`)."""
     try:
         parsed = json.loads(body) if body else None
     except ValueError:
@@ -142,5 +145,6 @@ def error_from_answer(status: int, body: bytes) -> ChatSessionsError:
     else:
         message = body.decode("utf-8", errors="replace")[:500] or f"HTTP {status}"
     if status == 401:
-        return Unauthorized(status, message)
+        details = None if www_authenticate is None else {"www_authenticate": www_authenticate}
+        return Unauthorized(status, message, details=details)
     return GatewayError(status, message)

@@ -52,7 +52,8 @@ def _read(response: httpx.Response) -> Any:
     """The answer's JSON (None when it has no body), or the error it stands for, raised."""
     if response.is_success:
         return response.json() if response.content else None
-    raise error_from_answer(response.status_code, response.content)
+    challenge = response.headers.get("WWW-Authenticate")
+    raise error_from_answer(response.status_code, response.content, challenge)
 
 
 def _page(answer: Any) -> tuple[list[Any], str | None]:

@@ -1,0 +1,46 @@
+"""The client's tests drive the real local stack: `python -m local.server` from the `sam build`
+output on free ports, started as the end-to-end tests start it (tests/helpers/server.py) once
+for the run and stopped (SIGINT, every process gone) after it. Each test is a caller of its
+own (an HS256 token with a fresh `sub`), so tests never see each other's sessions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from chat_sessions_client import Client
+from client_support import STACK_SETTINGS
+
+from local.token import make_token
+from tests.helpers.processes import describe
+from tests.helpers.server import LocalServer, start_server
+
+
+def running_stack(log_dir: pytest.TempPathFactory, name: str, env: dict[str, str]) -> LocalServer:
+    return start_server(log_dir.mktemp(name) / "server.log", env)
+
+
+def stop(server: LocalServer) -> None:
+    left = server.stop()
+    assert not left, f"processes left after SIGINT:\n{describe(left)}"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    server = running_stack(tmp_path_factory, "client-stack", STACK_SETTINGS)
+    try:
+        yield server
+    finally:
+        stop(server)
+
+
+@pytest.fixture
+def token() -> str:
+    return make_token(f"client-test-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def client(stack: LocalServer, token: str) -> Iterator[Client]:
+    with Client(stack.url, token=token) as opened:
+        yield opened
