@@ -61,7 +61,7 @@ class Meter:
 
 def _session(with_workflow: bool, metadata: dict[str, Any] | None = None) -> str:
     body = CreateSessionIn(metadata=metadata or {"source": "web"})
-    session = sessions.create_session("bench", body, None)
+    session = sessions.create_session("bench", body, None).value
     for i in range(10):
         messages.append_message("bench", session.id, MessageIn(role="user", content=f"m{i}"))
     if with_workflow:

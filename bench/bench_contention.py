@@ -28,7 +28,7 @@ def run(url: str) -> dict[str, Any]:
     config.get_settings.cache_clear()
     session_access.get_table.cache_clear()
     create_table(local_client(url), "ContentionBench")
-    session = sessions.create_session("bench", CreateSessionIn(), None)
+    session = sessions.create_session("bench", CreateSessionIn(), None).value
     calls: Counter[str] = Counter()
     session_access.get_table().client.meta.events.register(
         "before-call.dynamodb", lambda model, **_: calls.update([model.name])

@@ -129,7 +129,7 @@ def fill_messages(client: Any, table: str, session_id: str, count: int) -> None:
 
 
 def service_row(client: Any, filled: int, count: int) -> dict[str, Any]:
-    session_id = sessions.create_session(OWNER, CreateSessionIn(title="bench"), None).id
+    session_id = sessions.create_session(OWNER, CreateSessionIn(title="bench"), None).value.id
     fill_messages(client, TABLE, session_id, filled)
     body = MessageIn(role="user", content=TEXT)
     return per_append(

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from chat_sessions import contract, deadline, jsonutil
+from chat_sessions import contract, deadline, idempotency, jsonutil
 from chat_sessions.errors import (
     ApiError,
     BadRequest,
@@ -23,6 +23,7 @@ from chat_sessions.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from chat_sessions.idempotency import RequestKey
 from chat_sessions.models import canonical_uuid
 from chat_sessions.observability import logger, metrics
 from chat_sessions.resolver import APIGatewayHttpResolver, NotFoundError, Response
@@ -171,19 +172,35 @@ def raw_body(app: APIGatewayHttpResolver) -> str:
         raise BadRequest("body is not valid UTF-8") from None
 
 
+_BODY = "chat_sessions.body"  # the parsed body, kept for the request (the context is per request)
+
+
 def json_value(app: APIGatewayHttpResolver, media_types: tuple[str, ...] = (JSON,)) -> Any:
     """The body parsed as JSON; an empty body is `{}`. Raises 415, 400 or 422."""
     text, media = raw_body(app), media_type(app)
     if not text.strip() and (not media or media in media_types):
-        return {}
-    if media not in media_types:
+        value: Any = {}
+    elif media not in media_types:
         raise UnsupportedMediaType(f"send the body as {' or '.join(media_types)}")
-    try:
-        return jsonutil.loads(text)
-    except jsonutil.MalformedJSON as exc:
-        raise BadRequest(str(exc)) from None
-    except jsonutil.UnacceptableJSON as exc:
-        raise ValidationFailed(str(exc), [{"field": "", "message": str(exc)}]) from None
+    else:
+        try:
+            value = jsonutil.loads(text)
+        except jsonutil.MalformedJSON as exc:
+            raise BadRequest(str(exc)) from None
+        except jsonutil.UnacceptableJSON as exc:
+            raise ValidationFailed(str(exc), [{"field": "", "message": str(exc)}]) from None
+    app.context[_BODY] = value
+    return value
+
+
+def request_key(
+    app: APIGatewayHttpResolver, route: str, media: str | None = None, if_match: str | None = None
+) -> RequestKey | None:
+    """The request's Idempotency-Key (400 when malformed) with what identifies the request:
+    the route, the body as parsed (read first with json_value), and the given content type
+    and If-Match."""
+    key = idempotency_key(app)
+    return idempotency.request_key(key, route, app.context.get(_BODY, {}), media, if_match)
 
 
 # A 422 lists at most this many fields: 100 000 unknown members must not make an answer
@@ -225,6 +242,20 @@ def parse_body(
     """The body as `model` (415, 400, 422), after the session's 404 where one is named."""
     with session_checked_first(exists):
         return validate(model, json_value(app))
+
+
+def parse_write(
+    app: APIGatewayHttpResolver,
+    model: type[M],
+    route: str,
+    exists: Callable[[], None] | None = None,
+) -> tuple[M, RequestKey | None]:
+    """A write's body as `model` and its Idempotency-Key, in api.md's order after the
+    session's 404: 415 and 400 for the body, 400 for the key, 422 for the schema."""
+    with session_checked_first(exists):
+        value = json_value(app)
+        key = request_key(app, route)
+        return validate(model, value), key
 
 
 def query(app: APIGatewayHttpResolver, name: str) -> str | None:
@@ -272,8 +303,15 @@ def list_limit(app: APIGatewayHttpResolver) -> int:
 
 
 def json_response(
-    status: int, body: BaseModel | dict[str, Any], headers: dict[str, str] | None = None
+    status: int,
+    body: BaseModel | dict[str, Any],
+    headers: dict[str, str] | None = None,
+    replayed: bool = False,
 ) -> Response[str]:
+    """A JSON answer; `replayed`: a replay of an Idempotency-Key's first answer."""
     # Python mode: json mode would turn Decimal numbers into strings; jsonutil writes them.
     data = body.model_dump() if isinstance(body, BaseModel) else body
-    return Response(status, JSON, jsonutil.dumps(data), headers or {})
+    headers = dict(headers or {})
+    if replayed:
+        headers[contract.REPLAYED_HEADER] = "true"
+    return Response(status, JSON, jsonutil.dumps(data), headers)

@@ -19,6 +19,7 @@ TURN_MAX_MESSAGES = 10
 # A version number as the path and the body take it: up to 10 digits.
 VERSION_MAX = 9_999_999_999
 VERSION_DIGITS = len(str(VERSION_MAX))
+SEQ_MAX = 9_999_999_999  # a message's seq, in the body of a fork, rewind, summary or import
 # A query integer: ASCII digits only, at most 12 of them.
 QUERY_INT_MAX = 999_999_999_999
 QUERY_INT_DIGITS = len(str(QUERY_INT_MAX))
@@ -127,11 +128,22 @@ AFTER_SEQ = IntParam("after_seq", 0, "Only messages with a greater seq.")
 DIFF_FROM = IntParam("from", 1, "The version to start from.")
 DIFF_TO = IntParam("to", 1, "The version to arrive at.")
 NOTE = TextParam("note", "Why the change was made.", max_length=NOTE_MAX)
+MAX_BYTES = IntParam(
+    "max_bytes",
+    1000,
+    "The most bytes the messages may take (the compact JSON of the messages array).",
+    high=2_000_000,
+    default=200_000,
+)
+CONFIRM = ChoiceParam("confirm", ("all",), "Must be all: deletes every session of the caller.")
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 IDEMPOTENCY_KEY = TextParam(
     "Idempotency-Key",
-    f"1..{IDEMPOTENCY_KEY_MAX} visible ASCII characters (! to ~), else 400. Retries with the "
-    "same key return the session it created.",
+    f"1..{IDEMPOTENCY_KEY_MAX} visible ASCII characters (! to ~), else 400. A retry with the "
+    "same key and the same request gets the first answer again, with Idempotent-Replayed: "
+    "true, and writes nothing; the same key with another request: 422 "
+    "idempotency_key_reused.",
     max_length=IDEMPOTENCY_KEY_MAX,
     min_length=1,
     pattern=IDEMPOTENCY_KEY_PATTERN,

@@ -94,14 +94,20 @@ class Action:
 
     @classmethod
     def delete(
-        cls, tag: str, key: Key, condition: str, names: Mapping[str, str], values: Mapping[str, Any]
+        cls,
+        tag: str,
+        key: Key,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
     ) -> Action:
-        request = {
-            "Key": key,
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": dict(names),
-            "ExpressionAttributeValues": dict(values),
-        }
+        request: dict[str, Any] = {"Key": key}
+        if condition is not None:
+            request["ConditionExpression"] = condition
+        if names:
+            request["ExpressionAttributeNames"] = dict(names)
+        if values:
+            request["ExpressionAttributeValues"] = dict(values)
         return cls(tag, "Delete", request)
 
 

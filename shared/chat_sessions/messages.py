@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from chat_sessions import clock
 from chat_sessions.config import get_settings
+from chat_sessions.dynamo import Conflict
 from chat_sessions.errors import IdempotencyKeyReused, SessionNotFound
+from chat_sessions.idempotency import Outcome, RequestKey, replayed
 from chat_sessions.limits import check_content_size, check_metadata_size
 from chat_sessions.listing import list_page
 from chat_sessions.models import MessageIn, MessageOut, MessagePage
@@ -18,36 +21,65 @@ from chat_sessions.session_store import DuplicateMessageId, Page, Position
 from chat_sessions.views import message_out
 
 
-def append_message(owner: str, session_id: str, body: MessageIn) -> tuple[MessageOut, bool]:
-    """Store a message; (message, True) when new, (first answer, False) for a replay."""
+def append_message(
+    owner: str, session_id: str, body: MessageIn, request: RequestKey | None = None
+) -> Outcome[tuple[MessageOut, bool]]:
+    """Store a message: ((message, True), not replayed) when new; ((first answer, False),
+    ...) for a client message id already in the session; a replay of the Idempotency-Key
+    answers as its first request was answered."""
     settings = get_settings()
     message_id = body.id or str(uuid.uuid4())
     # The body first: 413 outranks a replay, which outranks the session's state.
     check_content_size(body.content)
     check_metadata_size(body.metadata)
 
-    def attempt() -> tuple[MessageOut, bool]:
+    def attempt() -> Outcome[tuple[MessageOut, bool]]:
         now = clock.now()
-        if body.id is not None:
-            found, taken_seq = get_store().get_session_and_message_seq(session_id, message_id)
-        else:
-            found, taken_seq = get_store().get_session(session_id), None
-        record = visible(found, owner, now)
-        if taken_seq is not None:
-            return replay(session_id, taken_seq, body), False
+        snapshot = get_store().snapshot(
+            session_id, idempotency_key=request.key if request else None, message_id=body.id
+        )
+        record = visible(snapshot.session, owner, now)
+        answer = replayed(snapshot.key, request)
+        if answer is not None:
+            return Outcome((message_from_answer(body, answer), answer["created"]), replayed=True)
+        if snapshot.message_seq is not None:
+            first = replay(session_id, snapshot.message_seq, body)
+            if request is not None:
+                get_store().record_key(request.record(record, message_answer(first, False)))
+            return Outcome((first, False))
         require_active(record, now)
         updated, (message,) = with_messages(record, [body], [message_id], now, settings)
+        out = message_out(message)
+        key_record = request.record(record, message_answer(out, True)) if request else None
         try:
-            get_store().write_session(record, updated, [message])
+            get_store().write_session(record, updated, [message], key_record=key_record)
         except DuplicateMessageId:
-            _, seq = get_store().get_session_and_message_seq(session_id, message_id)
-            if seq is None:  # pragma: no cover - the guard exists if the write said so
-                raise
-            return replay(session_id, seq, body), False
+            raise Conflict() from None  # stored meanwhile by another request: read again
         metrics.add_metric(name="MessagesAppended", unit="Count", value=1)
-        return message_out(message), True
+        return Outcome((out, True))
 
     return retry_conflicts(attempt)
+
+
+def message_answer(message: MessageOut, created: bool) -> dict[str, Any]:
+    """What rebuilds a message's answer with the body a replay carries again."""
+    return {
+        "id": message.id,
+        "seq": message.seq,
+        "timestamp": message.timestamp,
+        "created": created,
+    }
+
+
+def message_from_answer(body: MessageIn, answer: dict[str, Any]) -> MessageOut:
+    return MessageOut(
+        id=answer["id"],
+        seq=answer["seq"],
+        role=body.role,
+        content=body.content,
+        metadata=body.metadata,
+        timestamp=answer["timestamp"],
+    )
 
 
 def replay(session_id: str, seq: int, body: MessageIn) -> MessageOut:

@@ -7,7 +7,7 @@ from chat_sessions.api_glue import (
     build_app,
     json_response,
     list_limit,
-    parse_body,
+    parse_write,
     query,
     query_choice,
     query_int,
@@ -23,9 +23,10 @@ app = build_app()
 @app.post("/sessions/<session_id>/messages")
 def append_message(session_id: str) -> Response[str]:
     route = session_route(app, session_id)
-    body = parse_body(app, MessageIn, route.check_exists)
-    message, created = messages.append_message(route.owner, route.session_id, body)
-    return json_response(201 if created else 200, message)
+    body, key = parse_write(app, MessageIn, "appendMessage", route.check_exists)
+    outcome = messages.append_message(route.owner, route.session_id, body, key)
+    message, created = outcome.value
+    return json_response(201 if created else 200, message, replayed=outcome.replayed)
 
 
 @app.get("/sessions/<session_id>/messages")

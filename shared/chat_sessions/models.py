@@ -126,6 +126,17 @@ class ResponseBody(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
+class ForkOrigin(ResponseBody):
+    session_id: str
+    seq: int
+    version: int
+
+
+class ImportOrigin(ResponseBody):
+    session_id: str
+    exported_at: str
+
+
 class SessionSummary(ResponseBody):
     id: str
     title: str | None
@@ -137,6 +148,8 @@ class SessionSummary(ResponseBody):
     message_count: int
     workflow_version: int
     metadata: JsonObject
+    forked_from: ForkOrigin | None = None
+    imported_from: ImportOrigin | None = None
 
 
 class SessionOut(SessionSummary):
@@ -240,7 +253,7 @@ class TurnIn(RequestBody):
 class WorkflowVersionOut(ResponseBody):
     version: int
     created_at: str
-    source: Literal["put", "merge_patch", "json_patch", "revert", "turn"]
+    source: Literal["put", "merge_patch", "json_patch", "revert", "turn", "fork", "import"]
     note: str | None
     message_id: str | None
     reverted_from: int | None

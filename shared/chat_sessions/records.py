@@ -16,6 +16,9 @@ MSG_PREFIX = "MSG#"
 MSGID_PREFIX = "MSGID#"
 WF_PREFIX = "WF#"
 WORKFLOW_SK = "WORKFLOW"  # the current workflow: read with the session in one request
+SUMMARY_SK = "SUMMARY"  # the assistant's summary of the conversation (at most one)
+# An Idempotency-Key used on a write to a session: IDEM#<key>, what rebuilds its answer.
+IDEM_PREFIX = "IDEM#"
 SEQ_WIDTH = 10
 # An Idempotency-Key of POST /sessions belongs to the caller alone, so its record lives
 # outside every session: CREATE#<uuid5(caller, key)>, naming the session it created.
@@ -28,8 +31,18 @@ def create_key_pk(owner: str, idempotency_key: str) -> str:
     return CREATE_KEY_PREFIX + str(uuid.uuid5(_CREATE_KEY_NAMESPACE, f"{owner}\n{idempotency_key}"))
 
 
-def create_key_item(key_pk: str, session_id: str, ttl: int) -> dict[str, Any]:
-    return {"pk": s(key_pk), "sk": s(CREATE_KEY_SK), "session_id": s(session_id), "ttl": n(ttl)}
+def create_key_item(key_pk: str, session_id: str, ttl: int, fingerprint: str) -> dict[str, Any]:
+    return {
+        "pk": s(key_pk),
+        "sk": s(CREATE_KEY_SK),
+        "session_id": s(session_id),
+        "fingerprint": s(fingerprint),
+        "ttl": n(ttl),
+    }
+
+
+def idempotency_sk(idempotency_key: str) -> str:
+    return f"{IDEM_PREFIX}{idempotency_key}"
 
 
 def key(pk: str, sk: str) -> dict[str, Any]:
@@ -95,6 +108,9 @@ class SessionRecord:
     ttl: int
     deadline_shard: str
     create_key: str | None = None  # the pk of the Idempotency-Key record that created it
+    summary_seq: int = 0  # the stored summary's covers_seq; 0: no summary
+    forked_from: dict[str, Any] | None = None
+    imported_from: dict[str, Any] | None = None
 
     @property
     def deadline(self) -> str:
@@ -119,10 +135,16 @@ class SessionRecord:
             "deadline_shard": s(self.deadline_shard),
             "deadline": s(self.deadline),
         }
-        if self.status != SessionStatus.DELETED:
-            item["owner"] = s(self.owner)  # a deleted session leaves the by-owner index
+        if self.status not in (SessionStatus.DELETED, SessionStatus.BUILDING):
+            item["owner"] = s(self.owner)  # only a visible session is in the by-owner index
         if self.create_key is not None:
             item["create_key"] = s(self.create_key)
+        if self.summary_seq:
+            item["summary_seq"] = n(self.summary_seq)
+        for name in ("forked_from", "imported_from"):
+            origin = getattr(self, name)
+            if origin is not None:
+                item[name] = s(jsonutil.dumps(origin))
         return item
 
     @classmethod
@@ -143,7 +165,15 @@ class SessionRecord:
             ttl=read_n(item, "ttl"),
             deadline_shard=read_s(item, "deadline_shard"),
             create_key=read_opt_s(item, "create_key"),
+            summary_seq=read_n(item, "summary_seq"),
+            forked_from=_read_json(item, "forked_from"),
+            imported_from=_read_json(item, "imported_from"),
         )
+
+
+def _read_json(item: dict[str, Any], name: str) -> Any:
+    value = read_opt_s(item, name)
+    return None if value is None else jsonutil.loads(value)
 
 
 @dataclass
@@ -275,4 +305,68 @@ class CurrentWorkflow:
             version=read_n(item, "version"),
             workflow=unpack_workflow(item["workflow"]),
             updated_at=read_s(item, "updated_at"),
+        )
+
+
+@dataclass
+class SummaryRecord:
+    session_id: str
+    content: str
+    covers_seq: int
+    metadata: dict[str, Any]
+    updated_at: str
+    ttl: int
+
+    def to_item(self) -> dict[str, Any]:
+        return {
+            "pk": s(self.session_id),
+            "sk": s(SUMMARY_SK),
+            "content": s(self.content),
+            "covers_seq": n(self.covers_seq),
+            "metadata": s(jsonutil.dumps(self.metadata)),
+            "updated_at": s(self.updated_at),
+            "ttl": n(self.ttl),
+        }
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> SummaryRecord:
+        return cls(
+            session_id=read_s(item, "pk"),
+            content=read_s(item, "content"),
+            covers_seq=read_n(item, "covers_seq"),
+            metadata=jsonutil.loads(read_s(item, "metadata")),
+            updated_at=read_s(item, "updated_at"),
+            ttl=read_n(item, "ttl"),
+        )
+
+
+@dataclass
+class KeyRecord:
+    """An Idempotency-Key used on a write to a session: which request it was (route and a
+    fingerprint of its body) and what rebuilds the first answer (small: ids, numbers,
+    times; never the messages or workflows the request itself carries)."""
+
+    session_id: str
+    key: str
+    fingerprint: str
+    answer: dict[str, Any]
+    ttl: int
+
+    def to_item(self) -> dict[str, Any]:
+        return {
+            "pk": s(self.session_id),
+            "sk": s(idempotency_sk(self.key)),
+            "fingerprint": s(self.fingerprint),
+            "answer": s(jsonutil.dumps(self.answer)),
+            "ttl": n(self.ttl),
+        }
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> KeyRecord:
+        return cls(
+            session_id=read_s(item, "pk"),
+            key=read_s(item, "sk")[len(IDEM_PREFIX) :],
+            fingerprint=read_s(item, "fingerprint"),
+            answer=jsonutil.loads(read_s(item, "answer")),
+            ttl=read_n(item, "ttl"),
         )

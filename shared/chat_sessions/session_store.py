@@ -20,8 +20,10 @@ from chat_sessions.errors import BadRequest
 from chat_sessions.models import canonical_uuid
 from chat_sessions.records import (
     CurrentWorkflow,
+    KeyRecord,
     MessageRecord,
     SessionRecord,
+    SummaryRecord,
     VersionRecord,
     key,
     session_key,
@@ -38,6 +40,7 @@ BY_OWNER = "by-owner"
 LAST_WRITE = "last_write"
 NEW_ITEM = "attribute_not_exists(pk)"
 SESSION, CREATE_KEY, VERSION, CURRENT = "session", "create key", "version", "current workflow"
+IDEMPOTENCY_KEY, SUMMARY = "idempotency key", "summary"
 _MESSAGE_SK = re.compile(r"^MSG#\d{10}$")
 _VERSION_SK = re.compile(r"^WF#\d{10}$")
 _VERSION_FIELDS = (
@@ -62,6 +65,17 @@ class KeyTaken(Exception):
 
 
 @dataclass
+class Snapshot:
+    """A session with the items of it that one operation needs, read in one request."""
+
+    session: SessionRecord | None
+    current: CurrentWorkflow | None = None
+    key: KeyRecord | None = None
+    summary: SummaryRecord | None = None
+    message_seq: int | None = None  # the seq of the client message id asked for, if taken
+
+
+@dataclass
 class Page(Generic[R]):
     """One page of a list: each record with its position, and where to go on from."""
 
@@ -83,17 +97,49 @@ class SessionStore:
         item = self.table.get(session_key(session_id))
         return SessionRecord.from_item(item) if item else None
 
-    def get_session_and_message_seq(
-        self, session_id: str, message_id: str
-    ) -> tuple[SessionRecord | None, int | None]:
-        """The session and the seq of `message_id` if that id is taken: one BatchGetItem."""
-        guard_sk = records.message_id_sk(message_id)
-        found = self._by_sort_key(session_id, [records.SESSION_SK, guard_sk])
-        session, guard = found.get(records.SESSION_SK), found.get(guard_sk)
-        return (
-            SessionRecord.from_item(session) if session else None,
-            records.read_n(guard, "seq") if guard else None,
+    def snapshot(
+        self,
+        session_id: str,
+        *,
+        workflow: bool = False,
+        summary: bool = False,
+        idempotency_key: str | None = None,
+        message_id: str | None = None,
+    ) -> Snapshot:
+        """The session and what else is asked for, consistently: one GetItem, or one
+        BatchGetItem when more than the session is asked for."""
+        wanted = [records.SESSION_SK]
+        if workflow:
+            wanted.append(records.WORKFLOW_SK)
+        if summary:
+            wanted.append(records.SUMMARY_SK)
+        if idempotency_key is not None:
+            wanted.append(records.idempotency_sk(idempotency_key))
+        if message_id is not None:
+            wanted.append(records.message_id_sk(message_id))
+        if len(wanted) == 1:
+            item = self.table.get(session_key(session_id))
+            found = {records.SESSION_SK: item} if item else {}
+        else:
+            found = self._by_sort_key(session_id, wanted)
+
+        def read(sort_key: str | None, convert: Callable[[Item], R]) -> R | None:
+            item = found.get(sort_key) if sort_key is not None else None
+            return convert(item) if item else None
+
+        key_sk = records.idempotency_sk(idempotency_key) if idempotency_key else None
+        guard_sk = records.message_id_sk(message_id) if message_id else None
+        return Snapshot(
+            read(records.SESSION_SK, SessionRecord.from_item),
+            read(records.WORKFLOW_SK, CurrentWorkflow.from_item),
+            read(key_sk, KeyRecord.from_item),
+            read(records.SUMMARY_SK, SummaryRecord.from_item),
+            read(guard_sk, lambda item: records.read_n(item, "seq")),
         )
+
+    def get_summary(self, session_id: str) -> SummaryRecord | None:
+        item = self.table.get(key(session_id, records.SUMMARY_SK))
+        return SummaryRecord.from_item(item) if item else None
 
     def get_session_and_workflow(
         self, session_id: str
@@ -220,13 +266,20 @@ class SessionStore:
         """The id under which a create records the session its Idempotency-Key made."""
         return records.create_key_pk(owner, idempotency_key)
 
-    def session_created_with(self, create_key: str) -> str | None:
-        """The id of the session an Idempotency-Key of POST /sessions created, if recorded."""
+    def session_created_with(self, create_key: str) -> tuple[str, str] | None:
+        """The id of the session an Idempotency-Key of POST /sessions or POST
+        /sessions/import created, and the fingerprint of that request, if recorded."""
         item = self.table.get(key(create_key, records.CREATE_KEY_SK))
-        return records.read_s(item, "session_id") if item else None
+        if item is None:
+            return None
+        return records.read_s(item, "session_id"), records.read_opt_s(item, "fingerprint") or ""
 
     def create_session(
-        self, session: SessionRecord, first: MessageRecord | None, replaces: str | None = None
+        self,
+        session: SessionRecord,
+        first: MessageRecord | None,
+        replaces: str | None = None,
+        fingerprint: str = "",
     ) -> None:
         """Put a new session (and its first message, and the record of the Idempotency-Key
         that creates it) if its id is free; else AlreadyExists. KeyTaken: the key's record
@@ -246,7 +299,9 @@ class SessionStore:
             *_message_puts([first] if first else []),
         ]
         if session.create_key is not None:
-            key_item = records.create_key_item(session.create_key, session.id, session.ttl)
+            key_item = records.create_key_item(
+                session.create_key, session.id, session.ttl, fingerprint
+            )
             if replaces is None:
                 actions.append(Action.put(CREATE_KEY, key_item, NEW_ITEM))
             else:
@@ -267,19 +322,28 @@ class SessionStore:
         updated: SessionRecord,
         messages: Sequence[MessageRecord] = (),
         version: VersionRecord | None = None,
+        *,
+        key_record: KeyRecord | None = None,
+        summary: SummaryRecord | None = None,
+        removed: Sequence[str] = (),
     ) -> None:
-        """Replace the session item read as `seen` with `updated`, adding new messages and a
-        new version (which becomes the current workflow).
+        """Replace the session item read as `seen` with `updated`, adding new messages, a
+        new version (which becomes the current workflow), a summary (replacing the stored
+        one), removing the items of `removed` (sort keys), and recording the request's
+        Idempotency-Key.
 
         One request: a PutItem, or a TransactWriteItems when items come with it. The
         session must not have changed since it was read (its revision), so concurrent
-        writers never overwrite each other: the loser gets Conflict and tries again.
+        writers never overwrite each other: the loser gets Conflict and tries again. So
+        does a request whose Idempotency-Key another request recorded meanwhile: read
+        again, it is a replay.
         """
         token = new_token()
         item = {**updated.to_item(), LAST_WRITE: records.s(token)}
         condition = "attribute_exists(pk) AND revision = :seen"
         seen_revision = {":seen": records.n(seen.revision)}
-        if not messages and version is None:
+        alone = not messages and version is None and summary is None and not removed
+        if alone and key_record is None:
             try:
                 self.table.put(item, condition, seen_revision, return_old=True)
             except ConditionFailed as exc:
@@ -294,6 +358,11 @@ class SessionStore:
             actions.append(Action.put(VERSION, version.to_item(), NEW_ITEM))
             # The current workflow is overwritten: the session's revision guards it.
             actions.append(Action.put(CURRENT, version.current_item()))
+        if summary is not None:
+            actions.append(Action.put(SUMMARY, summary.to_item()))
+        actions.extend(Action.delete(f"remove {sk}", key(seen.id, sk)) for sk in removed)
+        if key_record is not None:
+            actions.append(Action.put(IDEMPOTENCY_KEY, key_record.to_item(), NEW_ITEM))
         cancelled = self.table.transact(actions, token)
         if cancelled is None or _written_by(cancelled.item(SESSION), token):
             return
@@ -301,6 +370,14 @@ class SessionStore:
             if cancelled.failed(_guard_tag(message)):
                 raise DuplicateMessageId(message.id)
         raise Conflict()
+
+    def record_key(self, key_record: KeyRecord) -> None:
+        """Record the Idempotency-Key of a request that wrote nothing else (a write that
+        changed nothing). Conflict when the key was recorded meanwhile: read it again."""
+        try:
+            self.table.put(key_record.to_item(), NEW_ITEM)
+        except ConditionFailed as exc:
+            raise Conflict() from exc
 
 
 def _message_puts(messages: Sequence[MessageRecord]) -> Iterator[Action]:

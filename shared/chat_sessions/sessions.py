@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from chat_sessions import clock, workflows
 from chat_sessions.config import get_settings
 from chat_sessions.dynamo import Conflict
 from chat_sessions.errors import BadRequest
+from chat_sessions.idempotency import Outcome, RequestKey, replayed, reused
 from chat_sessions.limits import check_content_size, check_metadata_size
 from chat_sessions.listing import list_page
 from chat_sessions.models import (
@@ -27,6 +30,7 @@ from chat_sessions.session_access import (
     get_sweeps,
     load_visible,
     retry_conflicts,
+    visible,
 )
 from chat_sessions.session_rules import (
     accepted_write,
@@ -48,7 +52,9 @@ DELETE_BUDGET_SECONDS = 5.0
 STATUS_FILTERS = (None, SessionStatus.ACTIVE, SessionStatus.EXPIRED, SessionStatus.ENDED)
 
 
-def create_session(owner: str, body: CreateSessionIn, idempotency_key: str | None) -> SessionOut:
+def create_session(
+    owner: str, body: CreateSessionIn, request: RequestKey | None
+) -> Outcome[SessionOut]:
     settings = get_settings()
     description = body.initial_description
     bodies = []  # the description becomes message 1 when it has text
@@ -56,17 +62,8 @@ def create_session(owner: str, body: CreateSessionIn, idempotency_key: str | Non
         check_content_size(description)
         bodies.append(MessageIn(role="user", content=description))
     check_metadata_size(body.metadata)
-    create_key = get_store().create_key_id(owner, idempotency_key) if idempotency_key else None
 
-    def replay(now: datetime) -> tuple[SessionOut | None, str | None]:
-        """The session the key created if it is still there; else the id it names (gone)."""
-        holder = get_store().session_created_with(create_key) if create_key else None
-        existing = get_store().get_session(holder) if holder else None
-        if existing is not None and is_visible(existing, owner, now):
-            return current_view(existing), holder
-        return None, holder
-
-    def attempt() -> SessionOut:
+    def attempt(create_key: str | None, replaces: str | None) -> SessionOut:
         now = clock.now()
         session_id = str(uuid.uuid4())
         record = new_session(
@@ -74,22 +71,49 @@ def create_session(owner: str, body: CreateSessionIn, idempotency_key: str | Non
         )
         first = new_messages(record, bodies, [str(uuid.uuid4()) for _ in bodies], now)
         record.message_count = len(first)
-        try:
-            # One request when the key is new; a key in use is looked up only then.
-            get_store().create_session(record, first[0] if first else None)
-        except KeyTaken:
-            existing, holder = replay(now)
-            if existing is not None:
-                return existing
-            try:
-                get_store().create_session(record, first[0] if first else None, holder)
-            except KeyTaken:
-                raise Conflict() from None  # a concurrent create with the key won: replay it
+        fingerprint = request.fingerprint if request else ""
+        get_store().create_session(record, first[0] if first else None, replaces, fingerprint)
         metrics.add_metric(name="SessionsCreated", unit="Count", value=1)
         logger.info("session created", extra={"session_id": session_id})
         return session_out(record, now, None)
 
-    return retry_conflicts(attempt)
+    return create_once(owner, request, attempt)
+
+
+def create_once(
+    owner: str,
+    request: RequestKey | None,
+    attempt: Callable[[str | None, str | None], SessionOut],
+) -> Outcome[SessionOut]:
+    """Run a create (`attempt(create key, the gone session it names)`) once per
+    Idempotency-Key of the caller: a replay answers 201 with the session the key created as
+    it is now; the same key with another request (or the other creating route) is 422.
+    A key whose session is gone (deleted, past its grace period) creates a new one."""
+    if request is None:
+        return Outcome(retry_conflicts(lambda: attempt(None, None)))
+    create_key = get_store().create_key_id(owner, request.key)
+
+    def once() -> Outcome[SessionOut]:
+        try:
+            # One request when the key is new; a key in use is looked up only then.
+            return Outcome(attempt(create_key, None))
+        except KeyTaken:
+            pass
+        recorded = get_store().session_created_with(create_key)
+        if recorded is None:
+            raise Conflict() from None  # removed meanwhile: try again
+        holder, fingerprint = recorded
+        existing = get_store().get_session(holder)
+        if existing is not None and is_visible(existing, owner, clock.now()):
+            if fingerprint and fingerprint != request.fingerprint:
+                raise reused()
+            return Outcome(current_view(existing), replayed=True)
+        try:
+            return Outcome(attempt(create_key, holder))
+        except KeyTaken:
+            raise Conflict() from None  # a concurrent create with the key won: replay it
+
+    return retry_conflicts(once)
 
 
 def current_view(record: SessionRecord) -> SessionOut:
@@ -135,17 +159,17 @@ def list_sessions(owner: str, status: str | None, limit: int, after: str | None)
     return list_page(SessionPage, f"sessions|{owner}|{status or ''}", after, read, kept, width=2)
 
 
-def patch_session(owner: str, session_id: str, body: PatchSessionIn) -> SessionOut:
+def patch_session(
+    owner: str, session_id: str, body: PatchSessionIn, request: RequestKey | None = None
+) -> Outcome[SessionOut]:
     settings = get_settings()
     if body.metadata is not None:
         check_metadata_size(body.metadata)
-    if not body.model_fields_set:
-        # Nothing to change is not a write: it stores nothing new and moves no expiry.
-        return current_view(load_visible(owner, session_id, clock.now()))
 
-    def attempt() -> SessionRecord:
-        now = clock.now()
-        record = load_visible(owner, session_id, now)
+    def change(record: SessionRecord, now: datetime) -> SessionRecord | None:
+        if not body.model_fields_set:
+            # Nothing to change is not a write: it stores nothing new and moves no expiry.
+            return None
         updated = accepted_write(record, now, settings)
         if "title" in body.model_fields_set:
             updated.title = body.title
@@ -153,26 +177,68 @@ def patch_session(owner: str, session_id: str, body: PatchSessionIn) -> SessionO
             updated.metadata = merged_metadata(record.metadata, body.metadata)
             check_metadata_size(updated.metadata)
         require_active(record, now)
-        get_store().write_session(record, updated)
         return updated
 
-    return current_view(retry_conflicts(attempt))
+    return write_once(owner, session_id, request, change)
 
 
-def end_session(owner: str, session_id: str) -> SessionOut:
+def end_session(
+    owner: str, session_id: str, request: RequestKey | None = None
+) -> Outcome[SessionOut]:
     settings = get_settings()
 
-    def attempt() -> SessionRecord:
-        now = clock.now()
-        record = load_visible(owner, session_id, now)
+    def change(record: SessionRecord, now: datetime) -> SessionRecord:
         require_active(record, now)
-        updated = ended(record, now, settings)
-        get_store().write_session(record, updated)
-        return updated
+        return ended(record, now, settings)
 
-    record = retry_conflicts(attempt)
-    logger.info("session ended", extra={"session_id": session_id})
-    return current_view(record)
+    outcome = write_once(owner, session_id, request, change)
+    if not outcome.replayed:
+        logger.info("session ended", extra={"session_id": session_id})
+    return outcome
+
+
+def write_once(
+    owner: str,
+    session_id: str,
+    request: RequestKey | None,
+    change: Callable[[SessionRecord, datetime], SessionRecord | None],
+) -> Outcome[SessionOut]:
+    """A write of the session item alone (`change` makes the updated session, or None for
+    nothing to change), answered with the session, once per Idempotency-Key."""
+
+    def attempt() -> Outcome[SessionOut]:
+        now = clock.now()
+        key = request.key if request else None
+        snapshot = get_store().snapshot(session_id, idempotency_key=key)
+        record = visible(snapshot.session, owner, now)
+        answer = replayed(snapshot.key, request)
+        if answer is not None:
+            return Outcome(session_from_answer(session_id, answer), replayed=True)
+        updated = change(record, now)
+        shown = session_summary(updated or record, now)
+        key_record = request.record(record, session_answer(shown)) if request else None
+        if updated is not None:
+            get_store().write_session(record, updated, key_record=key_record)
+        elif key_record is not None:
+            get_store().record_key(key_record)
+        return Outcome(session_out(updated or record, now, workflows.current_workflow(record)))
+
+    return retry_conflicts(attempt)
+
+
+def session_answer(shown: SessionSummary) -> dict[str, Any]:
+    """What rebuilds an answer that is a session: the session as shown (its current
+    workflow is that of the version it names, which no write changes)."""
+    return {"session": shown.model_dump()}
+
+
+def session_from_answer(session_id: str, answer: dict[str, Any]) -> SessionOut:
+    shown = SessionSummary.model_validate(answer["session"])
+    workflow = None
+    if shown.workflow_version:
+        version = get_store().get_version(session_id, shown.workflow_version)
+        workflow = version.workflow if version else None
+    return SessionOut(**shown.model_dump(), current_workflow=workflow)
 
 
 def delete_session(owner: str, session_id: str) -> None:

@@ -7,11 +7,12 @@ from chat_sessions import contract, openapi, sessions
 from chat_sessions.api_glue import (
     build_app,
     caller,
-    idempotency_key,
     json_response,
     list_limit,
-    parse_body,
+    parse_write,
     query,
+    request_key,
+    session_checked_first,
     session_route,
 )
 from chat_sessions.models import CreateSessionIn, PatchSessionIn
@@ -23,10 +24,12 @@ app = build_app()
 @app.post("/sessions")
 def create_session() -> Response[str]:
     owner = caller(app)
-    key = idempotency_key(app)
-    body = parse_body(app, CreateSessionIn)
-    session = sessions.create_session(owner, body, key)
-    return json_response(201, session, {"Location": f"/sessions/{session.id}"})
+    body, key = parse_write(app, CreateSessionIn, "createSession")
+    outcome = sessions.create_session(owner, body, key)
+    session = outcome.value
+    return json_response(
+        201, session, {"Location": f"/sessions/{session.id}"}, replayed=outcome.replayed
+    )
 
 
 @app.get("/sessions")
@@ -50,14 +53,18 @@ def get_session(session_id: str) -> Response[str]:
 @app.patch("/sessions/<session_id>")
 def patch_session(session_id: str) -> Response[str]:
     route = session_route(app, session_id)
-    body = parse_body(app, PatchSessionIn, route.check_exists)
-    return json_response(200, sessions.patch_session(route.owner, route.session_id, body))
+    body, key = parse_write(app, PatchSessionIn, "patchSession", route.check_exists)
+    outcome = sessions.patch_session(route.owner, route.session_id, body, key)
+    return json_response(200, outcome.value, replayed=outcome.replayed)
 
 
 @app.post("/sessions/<session_id>/end")
 def end_session(session_id: str) -> Response[str]:
     route = session_route(app, session_id)
-    return json_response(200, sessions.end_session(route.owner, route.session_id))
+    with session_checked_first(route.check_exists):
+        key = request_key(app, "endSession")
+    outcome = sessions.end_session(route.owner, route.session_id, key)
+    return json_response(200, outcome.value, replayed=outcome.replayed)
 
 
 @app.delete("/sessions/<session_id>")

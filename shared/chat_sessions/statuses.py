@@ -10,3 +10,6 @@ class SessionStatus(StrEnum):
     EXPIRED = "expired"
     ENDED = "ended"
     DELETED = "deleted"  # being deleted: gone on every route, its items going
+    # A fork or an import being written (more than one transaction): invisible on every
+    # route until its last transaction makes it active; the cleanup removes an abandoned one.
+    BUILDING = "building"

@@ -97,7 +97,8 @@ class Sweeps:
         """The session item's deadlines (None when it is gone) and the keys of its other items.
 
         Message and version keys follow from the session's counters (seq and versions run
-        1..n without gaps); only the message-id guards, a few dozen bytes each, are read."""
+        1..n without gaps); only the message-id guards and Idempotency-Key records, small
+        items, are read."""
         guards = self._guard_keys(session_id)
         # Read last: a write that landed meanwhile shows in the deadlines the caller checks.
         item = self.table.get(session_key(session_id))
@@ -110,13 +111,21 @@ class Sweeps:
         return deadlines, _counted_keys(record) + guards
 
     def _guard_keys(self, session_id: str) -> list[Key]:
-        guards: list[Key] = []
+        """The keys no counter names: message-id guards and Idempotency-Key records."""
+        return [
+            found
+            for prefix in (records.MSGID_PREFIX, records.IDEM_PREFIX)
+            for found in self._keys_with_prefix(session_id, prefix)
+        ]
+
+    def _keys_with_prefix(self, session_id: str, prefix: str) -> list[Key]:
+        keys: list[Key] = []
         request: QueryInputTypeDef = {
             "TableName": self.table.name,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :guard)",
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
             "ExpressionAttributeValues": {
                 ":pk": records.s(session_id),
-                ":guard": records.s(records.MSGID_PREFIX),
+                ":prefix": records.s(prefix),
             },
             "ProjectionExpression": "pk, sk",
             "ConsistentRead": True,
@@ -124,9 +133,9 @@ class Sweeps:
         last: Key | None = None
         while True:
             page, last = self.table.query(request, _KEYS_PAGE, last)
-            guards.extend({"pk": g["pk"], "sk": g["sk"]} for g in page)
+            keys.extend({"pk": g["pk"], "sk": g["sk"]} for g in page)
             if not last:
-                return guards
+                return keys
 
     def delete_items(self, keys: Sequence[Key], until: float) -> bool:
         """Delete these items, 25 a request, until `until` (time.monotonic()); True when
@@ -183,6 +192,7 @@ def _counted_keys(record: SessionRecord) -> list[Key]:
         *(records.message_sk(seq) for seq in range(1, record.message_count + 1)),
         *(records.version_sk(v) for v in range(1, record.workflow_version + 1)),
         *([records.WORKFLOW_SK] if record.workflow_version else []),
+        *([records.SUMMARY_SK] if record.summary_seq else []),
     ]
     return [key(record.id, sk) for sk in sort_keys]
 

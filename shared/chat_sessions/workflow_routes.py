@@ -4,7 +4,8 @@ POST /sessions/{session_id}/turns."""
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from chat_sessions import contract, workflows
 from chat_sessions.api_glue import (
@@ -12,6 +13,7 @@ from chat_sessions.api_glue import (
     SessionRoute,
     build_app,
     header,
+    idempotency_key,
     json_response,
     json_value,
     list_limit,
@@ -19,11 +21,13 @@ from chat_sessions.api_glue import (
     query,
     query_int,
     query_text,
+    request_key,
     session_checked_first,
     session_route,
     validate,
 )
 from chat_sessions.errors import BadRequest, NotFound, UnsupportedMediaType, ValidationFailed
+from chat_sessions.idempotency import Outcome, RequestKey
 from chat_sessions.models import RevertIn, TurnIn, WorkflowPutIn, WorkflowVersionOut
 from chat_sessions.preconditions import Precondition, etag, if_match, turn_precondition
 from chat_sessions.resolver import Response
@@ -45,21 +49,33 @@ def precondition() -> Precondition | None:
     return if_match(header(app, contract.IF_MATCH.name))
 
 
-def body_and_precondition(model: type[M], route: SessionRoute) -> tuple[M, Precondition | None]:
-    """The body (415, 400, 422) and If-Match (400), in api.md's order, after the session's
-    404: a malformed If-Match (400) outranks a body that breaks the schema (422)."""
+@dataclass(frozen=True)
+class Write(Generic[M]):
+    body: M
+    precondition: Precondition | None
+    key: RequestKey | None
+
+
+def parse_write(model: type[M], route: SessionRoute, name: str) -> Write[M]:
+    """The body (415, 400, 422), If-Match and Idempotency-Key (400), in api.md's order,
+    after the session's 404: a malformed header (400) outranks a body that breaks the
+    schema (422)."""
     with session_checked_first(route.check_exists):
-        try:
-            body = validate(model, json_value(app))
-        except ValidationFailed:
-            precondition()
-            raise
-        return body, precondition()
+        value = json_value(app)
+        condition = precondition()
+        key = request_key(app, name, if_match=header(app, contract.IF_MATCH.name))
+        return Write(validate(model, value), condition, key)
 
 
-def version_response(version: WorkflowVersionOut, full: bool = False) -> Response[str]:
-    """A version (with its workflow when `full`) and its ETag."""
-    return json_response(200, version_body(version, full), {"ETag": etag(version.version)})
+def version_response(outcome: Outcome[WorkflowVersionOut]) -> Response[str]:
+    """A version (without its workflow) and its ETag."""
+    version = outcome.value
+    return json_response(
+        200,
+        version_body(version, False),
+        {"ETag": etag(version.version)},
+        replayed=outcome.replayed,
+    )
 
 
 @app.get("/sessions/<session_id>/workflow")
@@ -72,10 +88,17 @@ def get_workflow(session_id: str) -> Response[str]:
 @app.put("/sessions/<session_id>/workflow")
 def put_workflow(session_id: str) -> Response[str]:
     route = session_route(app, session_id)
-    body, condition = body_and_precondition(WorkflowPutIn, route)
+    write = parse_write(WorkflowPutIn, route, "putWorkflow")
+    body = write.body
     return version_response(
         workflows.put_workflow(
-            route.owner, route.session_id, body.workflow, body.note, body.message_id, condition
+            route.owner,
+            route.session_id,
+            body.workflow,
+            body.note,
+            body.message_id,
+            write.precondition,
+            write.key,
         )
     )
 
@@ -91,12 +114,15 @@ def patch_workflow(session_id: str) -> Response[str]:
             patch = json_value(app, PATCH_TYPES)
         except ValidationFailed:
             precondition()
+            idempotency_key(app)
             raise
         note = query_text(app, contract.NOTE)
         condition = precondition()
+        # The note travels in the query: it is part of the request a key names.
+        key = request_key(app, f"patchWorkflow?note={note}", media, header(app, "if-match"))
         workflows.check_patch(media, patch)
     return version_response(
-        workflows.patch_workflow(route.owner, route.session_id, media, patch, note, condition)
+        workflows.patch_workflow(route.owner, route.session_id, media, patch, note, condition, key)
     )
 
 
@@ -115,7 +141,7 @@ def list_versions(session_id: str) -> Response[str]:
 def get_version(session_id: str, version: str) -> Response[str]:
     route = session_route(app, session_id)
     found = workflows.get_version(route.owner, route.session_id, version_param(version))
-    return version_response(found, full=True)
+    return json_response(200, version_body(found, True), {"ETag": etag(found.version)})
 
 
 @app.get("/sessions/<session_id>/workflow/diff")
@@ -133,22 +159,31 @@ def diff(session_id: str) -> Response[str]:
 @app.post("/sessions/<session_id>/workflow/revert")
 def revert(session_id: str) -> Response[str]:
     route = session_route(app, session_id)
-    body, condition = body_and_precondition(RevertIn, route)
+    write = parse_write(RevertIn, route, "revertWorkflow")
     return version_response(
-        workflows.revert(route.owner, route.session_id, body.version, body.note, condition)
+        workflows.revert(
+            route.owner,
+            route.session_id,
+            write.body.version,
+            write.body.note,
+            write.precondition,
+            write.key,
+        )
     )
 
 
 @app.post("/sessions/<session_id>/turns")
 def take_turn(session_id: str) -> Response[str]:
     route = session_route(app, session_id)
-    body, condition = body_and_precondition(TurnIn, route)
+    write = parse_write(TurnIn, route, "takeTurn")
     with session_checked_first(route.check_exists):
-        condition = turn_precondition(body, condition)  # 422 when they differ
-    turn = workflows.take_turn(route.owner, route.session_id, body, condition)
+        condition = turn_precondition(write.body, write.precondition)  # 422 when they differ
+    outcome = workflows.take_turn(route.owner, route.session_id, write.body, condition, write.key)
+    turn = outcome.value
     version = turn.workflow_version
     data: dict[str, Any] = {
         "messages": [m.model_dump() for m in turn.messages],
         "workflow_version": version_body(version, with_workflow=False) if version else None,
     }
-    return json_response(201, data, {"ETag": etag(version.version)} if version else {})
+    headers = {"ETag": etag(version.version)} if version else {}
+    return json_response(201, data, headers, replayed=outcome.replayed)

@@ -16,6 +16,7 @@ from typing import Any
 from chat_sessions import change_lines, clock, json_patch, jsonutil, workflow_diff
 from chat_sessions.config import get_settings
 from chat_sessions.errors import (
+    IdempotencyKeyReused,
     LimitExceeded,
     NotFound,
     PatchFailed,
@@ -24,6 +25,7 @@ from chat_sessions.errors import (
     ValidationFailed,
     VersionConflict,
 )
+from chat_sessions.idempotency import Outcome, RequestKey, replayed
 from chat_sessions.limits import (
     MAX_WORKFLOW_LEVELS,
     check_content_size,
@@ -88,32 +90,44 @@ def store_version(
     session_id: str,
     change: VersionChange | None,
     precondition: Callable[[int], bool] | None,
+    request: RequestKey | None,
     messages: Sequence[MessageIn] = (),
-) -> tuple[list[MessageOut], WorkflowVersionOut | None]:
-    """Store new messages and/or a new version, all or nothing, in one transaction."""
+) -> Outcome[Stored]:
+    """Store new messages and/or a new version, all or nothing, in one transaction, once
+    per Idempotency-Key."""
     settings = get_settings()
     for body in messages:
         check_content_size(body.content)
         check_metadata_size(body.metadata)
     ids = [body.id or str(uuid.uuid4()) for body in messages]
 
-    def attempt() -> tuple[list[MessageOut], WorkflowVersionOut | None]:
+    def attempt() -> Outcome[Stored]:
         now = clock.now()
-        found, current = get_store().get_session_and_workflow(session_id)
-        record = visible(found, owner, now)
+        snapshot = get_store().snapshot(
+            session_id, workflow=True, idempotency_key=request.key if request else None
+        )
+        record = visible(snapshot.session, owner, now)
         # api.md's order: the workflow the request would produce is judged (422, 413) before
-        # the session's state (409) and version (412); a patch that cannot apply comes last.
-        before, after, failed = _apply(change, record, current)
+        # a replay, the session's state (409) and version (412); a failed patch comes last.
+        before, after, failed = _apply(change, record, snapshot.current)
+        answer = replayed(snapshot.key, request)
+        if answer is not None:
+            return Outcome(_stored_from_answer(session_id, messages, answer), replayed=True)
         require_active(record, now)
         if precondition is not None and not precondition(record.workflow_version):
             raise VersionConflict(record.workflow_version)
         if failed is not None:
             raise failed
         if record.workflow_version and _same_json(before, after):
-            # Nothing changes: no version is stored and, without messages, nothing at all.
+            # Nothing changes: no version is stored and, without messages, nothing at all
+            # but the request's Idempotency-Key.
             change_made = None
             if not messages:
-                return [], _current_version(record)
+                current = _current_version(record)
+                if request is not None:
+                    answer = {"version": current.version, "messages": None}
+                    get_store().record_key(request.record(record, answer))
+                return Outcome(([], current))
         else:
             change_made = change
         updated, new_messages = with_messages(record, messages, ids, now, settings)
@@ -123,21 +137,59 @@ def store_version(
             updated.workflow_version = record.workflow_version + 1
             caused_by = change_made.message_id or (new_messages[-1].id if new_messages else None)
             version = _version(updated, change_made, before, after, caused_by, now)
+        key_record = None
+        if request is not None:
+            answer = {
+                "version": version.version if version else None,
+                "messages": [[m.id, m.seq, m.timestamp] for m in new_messages],
+            }
+            key_record = request.record(record, answer)
         try:
-            get_store().write_session(record, updated, new_messages, version)
+            get_store().write_session(record, updated, new_messages, version, key_record=key_record)
         except DuplicateMessageId as exc:
             index = ids.index(exc.message_id)
-            raise ValidationFailed(
-                "a message id of this turn is already in the session",
+            raise IdempotencyKeyReused(
+                "a message id of this turn is already in the session; send new ids",
                 [{"field": f"messages.{index}.id", "message": "already in the session"}],
             ) from None
         if new_messages:
             metrics.add_metric(name="MessagesAppended", unit="Count", value=len(new_messages))
         if version:
             metrics.add_metric(name="VersionsStored", unit="Count", value=1)
-        return [message_out(m) for m in new_messages], version_out(version) if version else None
+        stored = [message_out(m) for m in new_messages], version_out(version) if version else None
+        return Outcome(stored)
 
     return retry_conflicts(attempt)
+
+
+Stored = tuple[list[MessageOut], WorkflowVersionOut | None]
+
+
+def _stored_from_answer(
+    session_id: str, bodies: Sequence[MessageIn], answer: dict[str, Any]
+) -> Stored:
+    """The first answer of a replayed request: its messages from the bodies it carries
+    again, with the ids, seqs and times the first one stored; its version as stored."""
+    stored_messages = [
+        MessageOut(
+            id=message_id,
+            seq=seq,
+            role=body.role,
+            content=body.content,
+            metadata=body.metadata,
+            timestamp=timestamp,
+        )
+        for body, (message_id, seq, timestamp) in zip(
+            bodies, answer["messages"] or [], strict=False
+        )
+    ]
+    version = None
+    if answer["version"] is not None:
+        found = get_store().get_version(session_id, answer["version"])
+        if found is None:  # pragma: no cover - versions live as long as their session
+            raise SessionNotFound()
+        version = version_out(found)
+    return stored_messages, version
 
 
 def _same_json(a: Any, b: Any) -> bool:
@@ -210,10 +262,11 @@ def put_workflow(
     note: str | None,
     message_id: str | None,
     precondition: Callable[[int], bool] | None,
-) -> WorkflowVersionOut:
+    request: RequestKey | None = None,
+) -> Outcome[WorkflowVersionOut]:
     check_workflow_size(workflow)
     change = VersionChange("put", lambda _: workflow, note, message_id)
-    return _only_version(store_version(owner, session_id, change, precondition))
+    return _only_version(store_version(owner, session_id, change, precondition, request))
 
 
 JSON_PATCH = "application/json-patch+json"
@@ -236,7 +289,8 @@ def patch_workflow(
     patch: Any,
     note: str | None,
     precondition: Callable[[int], bool] | None,
-) -> WorkflowVersionOut:
+    request: RequestKey | None = None,
+) -> Outcome[WorkflowVersionOut]:
     check_patch(media, patch)
     if media == JSON_PATCH:
 
@@ -255,13 +309,10 @@ def patch_workflow(
                 raise PatchFailed(str(exc)) from None
             return _must_be_object(result)
 
-        return _only_version(
-            store_version(
-                owner, session_id, VersionChange("json_patch", compute, note), precondition
-            )
-        )
-    change = VersionChange("merge_patch", _merge_with(patch), note)
-    return _only_version(store_version(owner, session_id, change, precondition))
+        change = VersionChange("json_patch", compute, note)
+    else:
+        change = VersionChange("merge_patch", _merge_with(patch), note)
+    return _only_version(store_version(owner, session_id, change, precondition, request))
 
 
 def _merge_with(patch: Any) -> Compute:
@@ -289,7 +340,8 @@ def revert(
     version: int,
     note: str | None,
     precondition: Callable[[int], bool] | None,
-) -> WorkflowVersionOut:
+    request: RequestKey | None = None,
+) -> Outcome[WorkflowVersionOut]:
     now = clock.now()
     load_visible(owner, session_id, now)
     target = get_store().get_version(session_id, version)
@@ -297,18 +349,22 @@ def revert(
         raise NotFound(f"no version {version}")
     workflow = target.workflow
     change = VersionChange("revert", lambda _: workflow, note, None, version)
-    return _only_version(store_version(owner, session_id, change, precondition))
+    return _only_version(store_version(owner, session_id, change, precondition, request))
 
 
-def _only_version(result: tuple[list[MessageOut], WorkflowVersionOut | None]) -> WorkflowVersionOut:
-    version = result[1]
+def _only_version(outcome: Outcome[Stored]) -> Outcome[WorkflowVersionOut]:
+    version = outcome.value[1]
     assert version is not None
-    return version
+    return Outcome(version, outcome.replayed)
 
 
 def take_turn(
-    owner: str, session_id: str, body: TurnIn, precondition: Precondition | None = None
-) -> TurnOut:
+    owner: str,
+    session_id: str,
+    body: TurnIn,
+    precondition: Precondition | None = None,
+    request: RequestKey | None = None,
+) -> Outcome[TurnOut]:
     """A turn; `precondition` is what turn_precondition made of If-Match and the body."""
     change = None
     if body.workflow is not None:
@@ -319,8 +375,9 @@ def take_turn(
         change = VersionChange("turn", _merge_with(body.workflow_patch), body.note)
     if precondition is None:
         precondition = turn_precondition(body, None)
-    messages, version = store_version(owner, session_id, change, precondition, body.messages)
-    return TurnOut(messages=messages, workflow_version=version)
+    outcome = store_version(owner, session_id, change, precondition, request, body.messages)
+    messages, version = outcome.value
+    return Outcome(TurnOut(messages=messages, workflow_version=version), outcome.replayed)
 
 
 def get_version(owner: str, session_id: str, version: int) -> WorkflowVersionOut:

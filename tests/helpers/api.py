@@ -77,6 +77,9 @@ def build_event(
             event["headers"]["content-type"] = content_type
     elif "body" in event and "content-type" not in event["headers"]:
         event["headers"]["content-type"] = "application/json"
+    if (body is not _UNSET or raw_body is not None) and "idempotency-key" in event["headers"]:
+        # The sample's key belongs to the sample's body: another body gets a key of its own.
+        event["headers"]["idempotency-key"] = str(uuid.uuid4())
     if headers is not None:
         event["headers"].update({k.lower(): v for k, v in headers.items()})
     if query is not None:

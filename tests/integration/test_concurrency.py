@@ -37,13 +37,13 @@ def endpoint(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 def test_200_simultaneous_appends_lose_and_duplicate_nothing(endpoint: str) -> None:
     # Given one session
-    session = sessions.create_session("alice", CreateSessionIn(), None)
+    session = sessions.create_session("alice", CreateSessionIn(), None).value
     start = threading.Barrier(WRITERS)
 
     def append(i: int) -> MessageOut:
         body = MessageIn(role="user", content=f"message {i}")
         start.wait()
-        message, created = messages.append_message("alice", session.id, body)
+        message, created = messages.append_message("alice", session.id, body).value
         assert created
         return message
 
@@ -69,7 +69,7 @@ def test_200_simultaneous_appends_lose_and_duplicate_nothing(endpoint: str) -> N
 
 def test_20_writers_with_the_same_if_match_one_wins_the_rest_get_412(endpoint: str) -> None:
     # Given a session at workflow version 1
-    session = sessions.create_session("alice", CreateSessionIn(), None)
+    session = sessions.create_session("alice", CreateSessionIn(), None).value
     workflows.put_workflow("alice", session.id, {"v": 0}, None, None, None)
     start = threading.Barrier(20)
 

@@ -7,14 +7,16 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from chat_sessions import clock, messages, records, sessions
+from chat_sessions import clock, idempotency, messages, records, sessions
 from chat_sessions.cleanup import run_cleanup
 from chat_sessions.models import CreateSessionIn, SessionOut
 from tests.helpers.dynamodb import Start, table_items
 
 
 def create(key: str, text: str) -> SessionOut:
-    return sessions.create_session("alice", CreateSessionIn(initial_description=text), key)
+    request = idempotency.request_key(key, "createSession", {"initial_description": text})
+    body = CreateSessionIn(initial_description=text)
+    return sessions.create_session("alice", body, request).value
 
 
 def test_concurrent_creates_with_one_key_make_one_session(strict_server: Start) -> None:
@@ -66,9 +68,9 @@ def test_a_key_whose_session_is_gone_creates_one_new_session_and_keeps_working(
 
         # And the key keeps working, the cleanup removes the first session and nothing else,
         # and no item is left without its session
-        assert create(key, "more").id == new.id
+        assert create(key, "again").id == new.id
         assert run_cleanup(lambda: 300_000)["deleted"] == 1
-        assert create(key, "more").id == new.id
+        assert create(key, "again").id == new.id
 
     items = table_items(url)
     sessions_left = {i["pk"]["S"] for i in items if i["sk"]["S"] == records.SESSION_SK}

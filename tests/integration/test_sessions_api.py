@@ -50,12 +50,16 @@ def test_create_with_no_body_and_with_blank_description_stores_no_message(api: A
 def test_idempotency_key_returns_the_same_session_to_the_same_caller_only(api: Api) -> None:
     key = {"idempotency-key": "retry-me"}
     first = api.call("sessions_create", body={"title": "a"}, headers=key)
-    again = api.call("sessions_create", body={"title": "b"}, headers=key)
+    again = api.call("sessions_create", body={"title": "a"}, headers=key)
     other = api.call("sessions_create", body={"title": "a"}, headers=key, sub="bob")
+    changed = api.call("sessions_create", body={"title": "b"}, headers=key)
     assert first.status == again.status == other.status == 201
+    assert "idempotent-replayed" not in first.headers
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["location"] == first.headers["location"]
     assert again.body["id"] == first.body["id"]
-    assert again.body["title"] == "a"
     assert other.body["id"] != first.body["id"]
+    assert (changed.status, changed.code) == (422, "idempotency_key_reused")
     assert api.call("sessions_list", query={}).body["items"][0]["id"] == first.body["id"]
     assert len(api.call("sessions_list", query={}).body["items"]) == 1
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from chat_sessions import clock, messages, records, sessions
+from chat_sessions import clock, idempotency, messages, records, sessions
 from chat_sessions.cleanup import run_cleanup
 from chat_sessions.errors import SessionNotActive, Unavailable
 from chat_sessions.models import CreateSessionIn, MessageIn, PatchSessionIn
@@ -25,7 +25,7 @@ def test_plain_writes_racing_appends_are_retried_not_failed(strict_server: Start
     # Defect: PATCH, end and GET's expiry write are PutItems on the session item, which every
     # append's transaction holds; DynamoDB fails them with TransactionConflictException.
     strict_server({"LOCAL_DDB_TX_MS": "40"})
-    session = sessions.create_session("alice", CreateSessionIn(), None)
+    session = sessions.create_session("alice", CreateSessionIn(), None).value
     start = threading.Barrier(30)
 
     def work(i: int) -> str:
@@ -49,7 +49,7 @@ def test_plain_writes_racing_appends_are_retried_not_failed(strict_server: Start
 
 def test_end_racing_appends_ends_once_and_appends_land_before_it(strict_server: Start) -> None:
     strict_server({"LOCAL_DDB_TX_MS": "40"})
-    session = sessions.create_session("alice", CreateSessionIn(), None)
+    session = sessions.create_session("alice", CreateSessionIn(), None).value
     start = threading.Barrier(16)
 
     def work(i: int) -> str:
@@ -81,7 +81,7 @@ def test_lost_replies_never_write_twice(strict_server: Start) -> None:
     ended = 0
     for n in range(12):
         try:
-            session = sessions.create_session("alice", CreateSessionIn(), None)
+            session = sessions.create_session("alice", CreateSessionIn(), None).value
         except Unavailable:
             continue
         contents = answered.setdefault(session.id, [])
@@ -123,7 +123,7 @@ def test_the_cleanup_survives_a_transaction_holding_a_due_session(
     # TransactionConflictException, and the whole run aborted.
     url = strict_server({"LOCAL_DDB_TX_MS": "3000"})
     created = clock.now()
-    due = [sessions.create_session("alice", CreateSessionIn(), None) for _ in range(3)]
+    due = [sessions.create_session("alice", CreateSessionIn(), None).value for _ in range(3)]
     later = created + timedelta(hours=2)  # past the 30 min idle timeout of each
     client = local_client(url)
 
@@ -163,9 +163,9 @@ def test_no_item_outlives_its_session_item_by_ttl(strict_server: Start) -> None:
     url = strict_server({})
     from chat_sessions import workflows
 
-    session = sessions.create_session(
-        "alice", CreateSessionIn(initial_description="first"), str(uuid.uuid4())
-    )
+    key = idempotency.request_key(str(uuid.uuid4()), "createSession", {})
+    body = CreateSessionIn(initial_description="first")
+    session = sessions.create_session("alice", body, key).value
     messages.append_message("alice", session.id, MessageIn(role="user", content="x", id=None))
     client_id = str(uuid.uuid4())
     messages.append_message("alice", session.id, MessageIn(role="user", content="y", id=client_id))
@@ -187,7 +187,9 @@ def test_ttl_deleting_in_any_order_leaves_no_orphan(
     monkeypatch.setenv("SESSION_GRACE_HOURS", "0")
     url = strict_server({"LOCAL_DDB_TTL_SWEEP_S": "0.3", "LOCAL_DDB_SEED": "9"})
     for _ in range(4):
-        session = sessions.create_session("alice", CreateSessionIn(initial_description="hi"), None)
+        session = sessions.create_session(
+            "alice", CreateSessionIn(initial_description="hi"), None
+        ).value
         for i in range(5):
             try:
                 messages.append_message("alice", session.id, MessageIn(role="user", content=f"{i}"))

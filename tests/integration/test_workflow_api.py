@@ -252,7 +252,7 @@ def test_a_stale_or_invalid_turn_stores_none_of_its_messages(api: Api) -> None:
             ]
         },
     )
-    assert (dup.status, dup.code) == (422, "validation_error")
+    assert (dup.status, dup.code) == (422, "idempotency_key_reused")
     assert session_state(api, sid) == before
 
 
