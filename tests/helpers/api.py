@@ -118,6 +118,14 @@ EVENT_FUNCTION = {
     "messages": "messages",
     "workflow": "workflow",
     "turns": "workflow",
+    # The conversation lifecycle: rewind, summary and context in MessagesFunction; fork,
+    # export and import in TransfersFunction.
+    "rewind": "messages",
+    "summary": "messages",
+    "context": "messages",
+    "fork": "transfers",
+    "export": "transfers",
+    "import": "transfers",
 }
 
 
