@@ -8,11 +8,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from chat_sessions import clock, workflows
+from chat_sessions import clock, deadline, workflows
 from chat_sessions.config import get_settings
 from chat_sessions.dynamo import Conflict
-from chat_sessions.errors import BadRequest
+from chat_sessions.errors import BadRequest, SessionNotFound
 from chat_sessions.idempotency import Outcome, RequestKey, replayed, reused
+from chat_sessions.lifecycle_models import DeleteAllOut
 from chat_sessions.limits import check_content_size, check_metadata_size
 from chat_sessions.listing import list_page
 from chat_sessions.models import (
@@ -49,6 +50,11 @@ from chat_sessions.statuses import SessionStatus
 from chat_sessions.views import session_out, session_summary
 
 DELETE_BUDGET_SECONDS = 5.0
+# DELETE /sessions?confirm=all: work for at most this long, and stop with this much of the
+# request's time left (the function's timeout is 29 s, the gateway's 30 s).
+DELETE_ALL_BUDGET_SECONDS = 20.0
+DELETE_ALL_MARGIN_SECONDS = 3.0
+DELETE_ALL_PAGE = 100
 STATUS_FILTERS = (None, SessionStatus.ACTIVE, SessionStatus.EXPIRED, SessionStatus.ENDED)
 
 
@@ -243,15 +249,66 @@ def session_from_answer(session_id: str, answer: dict[str, Any]) -> SessionOut:
 
 def delete_session(owner: str, session_id: str) -> None:
     """Gone at once on every route; its items are deleted now, or by the next cleanup."""
+    marked = mark_deleted(owner, session_id)
+    if marked is None:
+        raise SessionNotFound()
+    complete = get_sweeps().delete_session_items(marked, time.monotonic() + DELETE_BUDGET_SECONDS)
+    metrics.add_metric(name="SessionsDeleted", unit="Count", value=1)
+    logger.info("session deleted", extra={"session_id": session_id, "complete": complete})
 
-    def attempt() -> SessionRecord:
+
+def mark_deleted(owner: str, session_id: str) -> SessionRecord | None:
+    """Mark the session deleted: gone at once on every route (None when it is not the
+    caller's to see)."""
+
+    def attempt() -> SessionRecord | None:
         now = clock.now()
-        record = load_visible(owner, session_id, now)
+        record = get_store().get_session(session_id)
+        if record is None or not is_visible(record, owner, now):
+            return None
         marked = deleted(record, now)
         get_store().write_session(record, marked)
         return marked
 
-    marked = retry_conflicts(attempt)
-    complete = get_sweeps().delete_session_items(marked, time.monotonic() + DELETE_BUDGET_SECONDS)
-    metrics.add_metric(name="SessionsDeleted", unit="Count", value=1)
-    logger.info("session deleted", extra={"session_id": session_id, "complete": complete})
+    return retry_conflicts(attempt)
+
+
+def delete_all_sessions(owner: str) -> DeleteAllOut:
+    """Every session of the caller, as its list shows them: each marked deleted (gone at
+    once), then their items deleted while the request's time allows (the cleanup deletes
+    the rest). `more`: the time ran out before the list's end; call again."""
+    until = time.monotonic() + DELETE_ALL_BUDGET_SECONDS
+    marked, more = _mark_listed(owner, until)
+    for gone in marked:
+        if not _time_left(until):
+            break
+        get_sweeps().delete_session_items(gone, until)
+    metrics.add_metric(name="SessionsDeleted", unit="Count", value=len(marked))
+    logger.info("sessions of a caller deleted", extra={"deleted": len(marked), "more": more})
+    return DeleteAllOut(deleted=len(marked), more=more)
+
+
+def _mark_listed(owner: str, until: float) -> tuple[list[SessionRecord], bool]:
+    """Mark deleted the sessions the caller's list shows, page by page, until its end or
+    the time runs out: those marked, and whether the list goes on."""
+    marked: list[SessionRecord] = []
+    position: Position | None = None
+    while True:
+        page = get_store().list_sessions(owner, DELETE_ALL_PAGE, position)
+        for record, _ in page.entries:
+            if not _time_left(until):
+                return marked, True
+            gone = mark_deleted(owner, record.id)
+            if gone is not None:
+                marked.append(gone)
+        if page.next is None:
+            return marked, False
+        if not _time_left(until):
+            return marked, True
+        position = page.next
+
+
+def _time_left(until: float) -> bool:
+    """Whether there is time for more work: the budget, and the request's own deadline
+    with room to answer."""
+    return time.monotonic() < until and deadline.allows(DELETE_ALL_MARGIN_SECONDS)

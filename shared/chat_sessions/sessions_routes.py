@@ -1,5 +1,5 @@
-"""The routes of SessionsFunction: POST/GET /sessions, GET/PATCH/DELETE /sessions/{id},
-POST /sessions/{id}/end, and GET /openapi.json."""
+"""The routes of SessionsFunction: POST/GET/DELETE /sessions, GET/PATCH/DELETE
+/sessions/{id}, POST /sessions/{id}/end, and GET /openapi.json."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from chat_sessions.api_glue import (
     session_checked_first,
     session_route,
 )
+from chat_sessions.errors import BadRequest
 from chat_sessions.models import CreateSessionIn, PatchSessionIn
 from chat_sessions.resolver import Response
 
@@ -42,6 +43,14 @@ def list_sessions() -> Response[str]:
         query(app, contract.CURSOR.name),
     )
     return json_response(200, page)
+
+
+@app.delete("/sessions")
+def delete_all_sessions() -> Response[str]:
+    owner = caller(app)
+    if query(app, contract.CONFIRM.name) != "all":
+        raise BadRequest("to delete every session of the caller, send ?confirm=all")
+    return json_response(200, sessions.delete_all_sessions(owner))
 
 
 @app.get("/sessions/<session_id>")
