@@ -1,4 +1,4 @@
-"""MessagesFunction: POST/GET /sessions/{session_id}/messages (its routes:
+"""MessagesFunction, the conversation: messages, rewind, summary and context (its routes:
 chat_sessions.messages_routes)."""
 
 from chat_sessions.http_function import init_done, lambda_handler_for

@@ -16,11 +16,11 @@ def check_metadata_size(metadata: dict[str, Any]) -> None:
         raise PayloadTooLarge(f"metadata is over {limit} bytes")
 
 
-def check_content_size(content: str) -> None:
-    """A message's content counts as the UTF-8 bytes of its text."""
+def check_content_size(content: str, what: str = "message content") -> None:
+    """A message's (or a summary's) content counts as the UTF-8 bytes of its text."""
     limit = get_settings().max_message_bytes
     if len(content.encode("utf-8")) > limit:
-        raise PayloadTooLarge(f"message content is over {limit} bytes")
+        raise PayloadTooLarge(f"{what} is over {limit} bytes")
 
 
 def check_workflow_size(workflow: dict[str, Any]) -> None:

@@ -379,6 +379,27 @@ class SessionStore:
         except ConditionFailed as exc:
             raise Conflict() from exc
 
+    # --- the conversation: rewind and context ---------------------------------------
+
+    def message_ids(self, session_id: str, first_seq: int, last_seq: int) -> dict[int, str]:
+        """The ids of the messages first_seq..last_seq by seq (what a rewind removes with
+        their id guards): one Query of their keys and ids."""
+        low, high = records.message_sk(first_seq), records.message_sk(last_seq)
+        request = _sort_key_range(self.table.name, session_id, low, high, True)
+        request["ProjectionExpression"] = "#seq, #id"
+        request["ExpressionAttributeNames"] = {"#seq": "seq", "#id": "id"}
+        items, _ = self.table.query(request, last_seq - first_seq + 1, None)
+        return {records.read_n(item, "seq"): records.read_s(item, "id") for item in items}
+
+    def messages_newest_first(
+        self, session_id: str, first_seq: int, last_seq: int, limit: int
+    ) -> list[MessageRecord]:
+        """Up to `limit` of the messages first_seq..last_seq, the newest first."""
+        low, high = records.message_sk(first_seq), records.message_sk(last_seq)
+        request = _sort_key_range(self.table.name, session_id, low, high, False)
+        items, _ = self.table.query(request, limit, None)
+        return [MessageRecord.from_item(item) for item in items]
+
 
 def _message_puts(messages: Sequence[MessageRecord]) -> Iterator[Action]:
     for message in messages:

@@ -107,6 +107,11 @@ def exercise_every_route(api: Api) -> None:
     assert api.call("workflow_revert", session_id=sid, body={"version": 1}).status == 200
     turn = {"messages": [{"role": "user", "content": "t"}], "workflow": {"name": "v"}}
     assert api.call("turns_post", session_id=sid, body=turn).status == 201
+    summary = {"content": "s", "covers_seq": 3}
+    assert api.call("summary_put", session_id=sid, body=summary).status == 200
+    assert api.call("summary_get", session_id=sid).status == 200
+    assert api.call("context_get", session_id=sid).status == 200
+    assert api.call("rewind_post", session_id=sid, body={"to_seq": 2}).status == 200
     assert api.call("sessions_end", session_id=sid).status == 200
     assert api.call("sessions_delete", session_id=sid).status == 204
     # A read that finds an active session past its expiry stores `expired`.
