@@ -10,8 +10,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from chat_sessions import config, messages, session_access, sessions, workflows
-from chat_sessions.models import CreateSessionIn, MessageIn, TurnIn
+from chat_sessions import config, idempotency, messages, session_access, sessions, workflows
+from chat_sessions.idempotency import RequestKey
+from chat_sessions.models import CreateSessionIn, MessageIn, PatchSessionIn, TurnIn
 from local.dynamodb import local_client
 from local.template import create_table, table_definition
 
@@ -97,32 +98,61 @@ def run(url: str) -> dict[str, dict[str, float]]:
     meter = _use_table(url, TABLE)
     text = "Change the load step's batch size to 500 and add a notification step."
     changed = {**WORKFLOW, "steps": {**WORKFLOW["steps"], "s3": {"batch": 500}}}  # type: ignore[dict-item]
+    turn = TurnIn(
+        messages=[
+            MessageIn(role="user", content=text),
+            MessageIn(role="assistant", content="Done: batch 500, notify added."),
+        ],
+        workflow=changed,
+    )
+
+    def request(route: str, body: object, with_key: bool) -> RequestKey | None:
+        """A fresh Idempotency-Key per call (a first request, not a replay), or none."""
+        return idempotency.request_key(str(uuid.uuid4()), route, body) if with_key else None
+
+    def write_cases(with_key: bool) -> dict[str, Callable[[str], object]]:
+        suffix = ", with Idempotency-Key" if with_key else ""
+
+        def create(_: str) -> object:
+            body = CreateSessionIn(initial_description=text)
+            return sessions.create_session(
+                "bench", body, request("createSession", body.model_dump(), with_key)
+            )
+
+        def append(sid: str) -> object:
+            body = MessageIn(role="user", content=text)
+            key = request("appendMessage", body.model_dump(), with_key)
+            return messages.append_message("bench", sid, body, key)
+
+        def put(sid: str) -> object:
+            key = request("putWorkflow", {"workflow": changed}, with_key)
+            return workflows.put_workflow("bench", sid, changed, None, None, None, key)
+
+        def take_turn(sid: str) -> object:
+            key = request("takeTurn", turn.model_dump(), with_key)
+            return workflows.take_turn("bench", sid, turn, None, key)
+
+        def patch(sid: str) -> object:
+            key = request("patchSession", {"title": "t"}, with_key)
+            return sessions.patch_session("bench", sid, PatchSessionIn(title="t"), key)
+
+        return {
+            f"create (with a first message){suffix}": create,
+            f"append{suffix}": append,
+            f"PUT workflow (1 KB){suffix}": put,
+            f"turn (2 messages + workflow){suffix}": take_turn,
+            f"PATCH session title{suffix}": patch,
+        }
+
     cases: dict[str, Callable[[str], object]] = {
-        "create (with a first message)": lambda _: sessions.create_session(
-            "bench", CreateSessionIn(initial_description=text), None
-        ),
-        "append": lambda sid: messages.append_message(
-            "bench", sid, MessageIn(role="user", content=text)
-        ),
-        "append with a client id": lambda sid: messages.append_message(
-            "bench", sid, MessageIn(role="user", content=text, id=str(uuid.uuid4()))
-        ),
-        "PUT workflow (1 KB)": lambda sid: workflows.put_workflow(
-            "bench", sid, changed, None, None, None
-        ),
-        "turn (2 messages + workflow)": lambda sid: workflows.take_turn(
-            "bench",
-            sid,
-            TurnIn(
-                messages=[
-                    MessageIn(role="user", content=text),
-                    MessageIn(role="assistant", content="Done: batch 500, notify added."),
-                ],
-                workflow=changed,
-            ),
-        ),
         "GET session": lambda sid: sessions.get_session("bench", sid),
+        # Each write without and with an Idempotency-Key: what a key adds.
+        **write_cases(False),
+        **write_cases(True),
     }
+    cases["append with a client id"] = lambda sid: messages.append_message(
+        "bench", sid, MessageIn(role="user", content=text, id=str(uuid.uuid4()))
+    )
     results = {}
     for name, operation in cases.items():
         sid = _session(with_workflow=True)
