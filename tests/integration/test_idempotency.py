@@ -8,11 +8,13 @@ from __future__ import annotations
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from tests.helpers.api import Answer, Api
+from tests.helpers.cleanup import T0, at, cleanup, keys_under
 from tests.helpers.dynamodb import Start
 
 WORKFLOW = {"name": "etl", "steps": {"load": {"batch": 100}}}
@@ -269,3 +271,16 @@ def test_ten_concurrent_requests_with_one_key_make_one_write(
     assert after["workflow_version"] == before["workflow_version"] + versions
     keys = [i for i in api.items() if i["sk"]["S"] == "IDEM#" + headers["idempotency-key"]]
     assert len(keys) == 1
+
+
+def test_key_records_go_with_their_session_when_the_cleanup_deletes_it(api: Api) -> None:
+    with at(T0):
+        session_id = with_workflow(api)
+        for name in WRITES:
+            call(api, name, session_id, key())
+    assert any(k.startswith("IDEM#") for k in keys_under(session_id))
+
+    with at(T0 + timedelta(days=3)):
+        assert cleanup() == {"expired": 0, "deleted": 1}
+
+    assert keys_under(session_id) == set()
