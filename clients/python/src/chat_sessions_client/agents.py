@@ -16,8 +16,14 @@ import json
 from collections.abc import Mapping
 from typing import Any, cast
 
-from agents.items import TResponseInputItem
-from agents.memory import SessionSettings
+try:
+    from agents.items import TResponseInputItem
+    from agents.memory import SessionSettings
+except ImportError as missing:  # installed without the extra
+    raise ImportError(
+        "chat_sessions_client.agents needs the OpenAI Agents SDK: "
+        "pip install 'chat-sessions-client[agents]'"
+    ) from missing
 
 from chat_sessions_client.async_client import AsyncClient
 from chat_sessions_client.client import Client

@@ -18,15 +18,21 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.chat_history import BaseChatMessageHistory
-from langchain_core.messages import (
-    AIMessage,
-    BaseMessage,
-    HumanMessage,
-    SystemMessage,
-    message_to_dict,
-    messages_from_dict,
-)
+try:
+    from langchain_core.chat_history import BaseChatMessageHistory
+    from langchain_core.messages import (
+        AIMessage,
+        BaseMessage,
+        HumanMessage,
+        SystemMessage,
+        message_to_dict,
+        messages_from_dict,
+    )
+except ImportError as missing:  # installed without the extra
+    raise ImportError(
+        "chat_sessions_client.langchain needs langchain-core: "
+        "pip install 'chat-sessions-client[langchain]'"
+    ) from missing
 
 from chat_sessions_client.async_client import AsyncClient
 from chat_sessions_client.client import Client
