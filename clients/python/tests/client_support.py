@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 from chat_sessions_client import Client, RetryPolicy
+
+from tests.helpers.processes import describe
+from tests.helpers.server import LocalServer, start_server
 
 T = TypeVar("T")
 # A small message limit so that LimitExceeded is quick to reach; the rest are api.md's defaults.
@@ -20,6 +24,17 @@ STACK_SETTINGS = {
     "MAX_MESSAGES_PER_SESSION": str(MAX_MESSAGES_PER_SESSION),
     "SESSION_CLEANUP_INTERVAL_MINUTES": "60",
 }
+
+
+def running_stack(log_dir: pytest.TempPathFactory, name: str, env: dict[str, str]) -> LocalServer:
+    """The local stack with these settings, started as the end-to-end tests start it."""
+    return start_server(log_dir.mktemp(name) / "server.log", env)
+
+
+def stop(server: LocalServer) -> None:
+    """SIGINT, as from Ctrl-C; every process it started must be gone."""
+    left = server.stop()
+    assert not left, f"processes left after SIGINT:\n{describe(left)}"
 
 
 @dataclass(frozen=True)

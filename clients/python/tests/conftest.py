@@ -10,20 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 from chat_sessions_client import Client
-from client_support import STACK_SETTINGS
+from client_support import STACK_SETTINGS, running_stack, stop
 
 from local.token import make_token
-from tests.helpers.processes import describe
-from tests.helpers.server import LocalServer, start_server
-
-
-def running_stack(log_dir: pytest.TempPathFactory, name: str, env: dict[str, str]) -> LocalServer:
-    return start_server(log_dir.mktemp(name) / "server.log", env)
-
-
-def stop(server: LocalServer) -> None:
-    left = server.stop()
-    assert not left, f"processes left after SIGINT:\n{describe(left)}"
+from tests.helpers.server import LocalServer
 
 
 @pytest.fixture(scope="session")
