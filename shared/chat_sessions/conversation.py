@@ -104,15 +104,15 @@ def put_summary(
     """Store the assistant's summary of messages 1..covers_seq, replacing any earlier one,
     once per Idempotency-Key."""
     settings = get_settings()
-    # The body first: 413 outranks a replay, which outranks the session's state.
-    check_content_size(body.content, "summary content")
-    check_metadata_size(body.metadata)
 
     def attempt() -> Outcome[SummaryOut]:
         now = clock.now()
         store = get_store()
         snapshot = store.snapshot(session_id, idempotency_key=request.key if request else None)
         record = visible(snapshot.session, owner, now)
+        # 413 after 404, before a replay, which outranks the session's state.
+        check_content_size(body.content, "summary content")
+        check_metadata_size(body.metadata)
         answer = replayed(snapshot.key, request)
         if answer is not None:
             return Outcome(_summary_from_answer(body, answer), replayed=True)
