@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat_sessions import clock, jsonutil, records
+from chat_sessions import clock, jsonutil, paging, records
 from chat_sessions.config import get_settings
 from chat_sessions.dynamo import Conflict
 from chat_sessions.errors import LimitExceeded, NotFound, ValidationFailed
@@ -174,26 +174,31 @@ def context(owner: str, session_id: str, max_bytes: int) -> ContextOut:
     if summary is not None and summary.covers_seq > record.message_count:
         summary = None  # removed by a rewind between the reads of the batch
     covers = summary.covers_seq if summary else 0
-    messages = _latest_that_fit(session_id, covers, record.message_count, max_bytes)
     current = snapshot.current if record.workflow_version else None
-    return ContextOut(
+    rest = ContextOut(
         session=session_summary(record, now),
         summary=summary_out(summary) if summary else None,
         workflow=ContextWorkflow(version=current.version, workflow=current.workflow)
         if current
         else None,
-        messages=messages,
-        omitted=record.message_count - covers - len(messages),
+        messages=[],
+        omitted=0,
     )
+    # The messages also leave room in Lambda's response for the rest, as Lambda measures it.
+    room = paging.ITEMS_BUDGET - paging.escaped_size(jsonutil.dumps(rest.model_dump()))
+    messages = _latest_that_fit(session_id, covers, record.message_count, max_bytes, room)
+    omitted = record.message_count - covers - len(messages)
+    return rest.model_copy(update={"messages": messages, "omitted": omitted})
 
 
 def _latest_that_fit(
-    session_id: str, after_seq: int, last_seq: int, max_bytes: int
+    session_id: str, after_seq: int, last_seq: int, max_bytes: int, room: int
 ) -> list[MessageOut]:
     """The newest messages after `after_seq` (through `last_seq`) whose JSON array fits in
-    `max_bytes`, oldest first: read newest first, a page at a time, until one would not fit."""
+    `max_bytes`, and in `room` bytes escaped inside Lambda's response, oldest first: read
+    newest first, a page at a time, until one would not fit."""
     kept: list[MessageOut] = []
-    used = len("[]")
+    used = escaped = len("[]")
     page = FIRST_CONTEXT_PAGE
     high = last_seq
     while high > after_seq:
@@ -201,11 +206,16 @@ def _latest_that_fit(
         found = get_store().messages_newest_first(session_id, after_seq + 1, high, wanted)
         for record in found:
             message = message_out(record)
-            size = jsonutil.size(message.model_dump()) + (1 if kept else 0)  # and its comma
-            if used + size > max_bytes:
+            text = jsonutil.dumps(message.model_dump())
+            comma = 1 if kept else 0
+            size = len(text.encode("utf-8")) + comma
+            # Escaped as a JSON string, without the string's own two quotes.
+            escaped_size = paging.escaped_size(text) - 2 + comma
+            if used + size > max_bytes or escaped + escaped_size > room:
                 return kept[::-1]
             kept.append(message)
             used += size
+            escaped += escaped_size
         if len(found) < wanted:
             break  # removed by a rewind meanwhile: there is nothing older to read
         high = found[-1].seq - 1

@@ -86,7 +86,10 @@ class ContextOut(ResponseBody):
     summary: SummaryOut | None
     workflow: ContextWorkflow | None
     messages: list[MessageOut]
-    omitted: int = Field(description="Messages after the summary left out to fit max_bytes.")
+    omitted: int = Field(
+        description="Messages after the summary left out: to fit max_bytes (or, with the "
+        "rest of the answer, the 6 MB response limit)."
+    )
 
 
 class ExportOut(ResponseBody):

@@ -513,3 +513,37 @@ def test_the_context_of_a_missing_or_another_callers_session_is_404(api: Api) ->
     ):
         answer = api.call("context_get", **kwargs)
         assert (answer.status, answer.code) == (404, "not_found"), kwargs
+
+
+LAMBDA_RESPONSE_LIMIT = 6_291_556
+
+
+def test_the_context_stays_within_lambdas_response_limit_whatever_is_stored(
+    api: Api, settings: ChangeSettings
+) -> None:
+    # Given every limit at its highest setting, and what escapes most inside Lambda's
+    # response: a summary of control characters (1 byte, 7 escaped), quotes elsewhere (2)
+    settings(MAX_MESSAGE_BYTES="262144", MAX_METADATA_BYTES="65536", MAX_WORKFLOW_BYTES="262144")
+    quotes = '"' * 32_000
+    sid = api.create(metadata={"m": quotes})["id"]
+    assert api.append(sid, "covered").status == 201
+    for _ in range(7):
+        assert api.append(sid, '"' * 131_000).status == 201
+    assert api.append(sid, '"' * 81_000).status == 201
+    workflow = {"workflow": {"w": '"' * 131_000}}
+    assert api.call("workflow_put", session_id=sid, body=workflow).status == 200
+    summary = put_summary(api, sid, 1, "\x01" * 262_144, extra={"metadata": {"m": quotes}})
+    assert summary.status == 200
+    everything = api.call("messages_list", session_id=sid, query={"after_seq": "1"}).body["items"]
+    assert messages_json_size(everything) <= 2_000_000  # all 8 fit in max_bytes
+
+    # When the context is read with the largest max_bytes
+    answer = api.call("context_get", session_id=sid, query={"max_bytes": "2000000"})
+
+    # Then the answer fits Lambda's response: the oldest messages are left out, and counted
+    assert answer.status == 200
+    assert answer.lambda_bytes <= LAMBDA_RESPONSE_LIMIT
+    kept = answer.body["messages"]
+    assert 0 < len(kept) < 8
+    assert [m["seq"] for m in kept] == list(range(10 - len(kept), 10))
+    assert answer.body["omitted"] == 8 - len(kept)
