@@ -29,9 +29,6 @@ def append_message(
     answers as its first request was answered."""
     settings = get_settings()
     message_id = body.id or str(uuid.uuid4())
-    # The body first: 413 outranks a replay, which outranks the session's state.
-    check_content_size(body.content)
-    check_metadata_size(body.metadata)
 
     def attempt() -> Outcome[tuple[MessageOut, bool]]:
         now = clock.now()
@@ -39,6 +36,9 @@ def append_message(
             session_id, idempotency_key=request.key if request else None, message_id=body.id
         )
         record = visible(snapshot.session, owner, now)
+        # api.md's order: 404, then 413 for the body, then a replay, then the session's state.
+        check_content_size(body.content)
+        check_metadata_size(body.metadata)
         answer = replayed(snapshot.key, request)
         if answer is not None:
             return Outcome((message_from_answer(body, answer), answer["created"]), replayed=True)

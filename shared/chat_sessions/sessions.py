@@ -169,10 +169,10 @@ def patch_session(
     owner: str, session_id: str, body: PatchSessionIn, request: RequestKey | None = None
 ) -> Outcome[SessionOut]:
     settings = get_settings()
-    if body.metadata is not None:
-        check_metadata_size(body.metadata)
 
     def change(record: SessionRecord, now: datetime) -> SessionRecord | None:
+        if body.metadata is not None:
+            check_metadata_size(body.metadata)
         if not body.model_fields_set:
             # Nothing to change is not a write: it stores nothing new and moves no expiry.
             return None

@@ -96,9 +96,6 @@ def store_version(
     """Store new messages and/or a new version, all or nothing, in one transaction, once
     per Idempotency-Key."""
     settings = get_settings()
-    for body in messages:
-        check_content_size(body.content)
-        check_metadata_size(body.metadata)
     ids = [body.id or str(uuid.uuid4()) for body in messages]
 
     def attempt() -> Outcome[Stored]:
@@ -110,6 +107,9 @@ def store_version(
         # api.md's order: the workflow the request would produce is judged (422, 413) before
         # a replay, the session's state (409) and version (412); a failed patch comes last.
         before, after, failed = _apply(change, record, snapshot.current)
+        for body in messages:
+            check_content_size(body.content)
+            check_metadata_size(body.metadata)
         answer = replayed(snapshot.key, request)
         if answer is not None:
             return Outcome(_stored_from_answer(session_id, messages, answer), replayed=True)
@@ -264,7 +264,6 @@ def put_workflow(
     precondition: Callable[[int], bool] | None,
     request: RequestKey | None = None,
 ) -> Outcome[WorkflowVersionOut]:
-    check_workflow_size(workflow)
     change = VersionChange("put", lambda _: workflow, note, message_id)
     return _only_version(store_version(owner, session_id, change, precondition, request))
 
@@ -369,7 +368,6 @@ def take_turn(
     change = None
     if body.workflow is not None:
         workflow = body.workflow
-        check_workflow_size(workflow)
         change = VersionChange("turn", lambda _: workflow, body.note)
     elif body.workflow_patch is not None:
         change = VersionChange("turn", _merge_with(body.workflow_patch), body.note)

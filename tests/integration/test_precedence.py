@@ -354,3 +354,22 @@ def test_patch_failed_says_which_operation_failed_where_in_plain_words(api: Api)
     )
     text = missing.body["error"]["message"]
     assert "operation 0" in text and "/steps/load" in text and "class" not in text, text
+
+
+def test_a_missing_session_is_404_before_a_body_over_its_limits(api: Api) -> None:
+    # Defect: appends, turns, PUT workflow and PATCH session checked sizes (413) before
+    # reading the session, so a missing session answered 413 where api.md puts 404 first.
+    missing = "0b2d5a4e-1c3f-4e5a-8b7c-9d0e1f2a3b4c"
+    big = "x" * 70_000
+    cases: list[tuple[str, Any]] = [
+        ("messages_append", {"role": "user", "content": big}),
+        ("turns_post", {"messages": [{"role": "user", "content": big}]}),
+        ("workflow_put", {"workflow": {"a": "x" * 300_000}}),
+        ("sessions_patch", {"metadata": {"a": "x" * 9_000}}),
+        ("workflow_patch_merge", {"a": "x" * 300_000}),
+        ("summary_put", {"content": big, "covers_seq": 1}),
+    ]
+    for event, body in cases:
+        answer = api.call(event, session_id=missing, body=body)
+        assert (event, answer.status, answer.code) == (event, 404, "not_found")
+    assert api.items() == []
