@@ -60,6 +60,7 @@ ROUTES = {
     "SessionsFunction": "sessions_create",
     "MessagesFunction": "messages_append",
     "WorkflowFunction": "workflow_put",
+    "TransfersFunction": "fork_post",
     "CleanupFunction": "cleanup_scheduled",
 }
 

@@ -71,7 +71,7 @@ class Action:
     """One action of a TransactWriteItems, tagged so that a cancellation is read by name."""
 
     tag: str
-    kind: str  # "Put" or "Delete"
+    kind: str  # "Put", "Delete" or "ConditionCheck"
     request: dict[str, Any]
 
     @classmethod
@@ -109,6 +109,24 @@ class Action:
         if values:
             request["ExpressionAttributeValues"] = dict(values)
         return cls(tag, "Delete", request)
+
+    @classmethod
+    def check(
+        cls,
+        tag: str,
+        key: Key,
+        condition: str,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> Action:
+        """A ConditionCheck: the transaction holds only if `condition` holds for the item
+        (which it reads, never writes)."""
+        request: dict[str, Any] = {"Key": key, "ConditionExpression": condition}
+        if names:
+            request["ExpressionAttributeNames"] = dict(names)
+        if values:
+            request["ExpressionAttributeValues"] = dict(values)
+        return cls(tag, "ConditionCheck", request)
 
 
 class Cancelled:

@@ -17,10 +17,11 @@ from chat_sessions.resolver import APIGatewayHttpResolver
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-def lambda_handler_for(app: APIGatewayHttpResolver) -> Handler:
+def lambda_handler_for(app: APIGatewayHttpResolver, needs_cursor_key: bool = True) -> Handler:
     """The handler of the function whose routes `app` holds; a setting out of its bounds or
-    a missing cursor key stops the function here, at init, with one log line."""
-    check_at_init(needs_cursor_key=True)
+    a missing cursor key (for a function that issues cursors) stops the function here, at
+    init, with one log line."""
+    check_at_init(needs_cursor_key=needs_cursor_key)
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @metrics.log_metrics

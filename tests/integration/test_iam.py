@@ -28,6 +28,7 @@ FUNCTION = {
     "sessions": "SessionsFunction",
     "messages": "MessagesFunction",
     "workflow": "WorkflowFunction",
+    "transfers": "TransfersFunction",
     "cleanup": "CleanupFunction",
 }
 TRANSACT_ACTION = {
@@ -112,6 +113,13 @@ def exercise_every_route(api: Api) -> None:
     assert api.call("summary_get", session_id=sid).status == 200
     assert api.call("context_get", session_id=sid).status == 200
     assert api.call("rewind_post", session_id=sid, body={"to_seq": 2}).status == 200
+    fork = {"at_seq": 2}
+    assert api.call("fork_post", session_id=sid, body=fork, headers=key).status == 201
+    assert api.call("fork_post", session_id=sid, body=fork, headers=key).status == 201  # replay
+    document = api.call("export_get", session_id=sid).body
+    imported = {"idempotency-key": str(uuid.uuid4())}  # the create's key: 422 here
+    assert api.call("import_post", body=document, headers=imported).status == 201
+    assert api.call("import_post", body=document, headers=imported).status == 201  # replay
     assert api.call("sessions_end", session_id=sid).status == 200
     assert api.call("sessions_delete", session_id=sid).status == 204
     # A read that finds an active session past its expiry stores `expired`.

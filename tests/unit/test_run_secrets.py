@@ -42,5 +42,7 @@ def test_the_api_functions_take_the_key_from_the_stacks_generated_secret() -> No
         "SessionsFunction": reference,
         "MessagesFunction": reference,
         "WorkflowFunction": reference,
+        # It issues no list cursors: no cursor key.
+        "TransfersFunction": None,
         "CleanupFunction": None,
     }

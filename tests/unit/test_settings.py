@@ -57,7 +57,7 @@ def test_a_setting_past_its_bound_stops_the_start_with_one_clear_line(
     assert name in str(raised.value)
 
 
-@pytest.mark.parametrize("function", [*API_FUNCTIONS, "cleanup"])
+@pytest.mark.parametrize("function", [*API_FUNCTIONS, "transfers", "cleanup"])
 def test_a_function_with_a_bad_setting_fails_its_init(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, function: str
 ) -> None:
@@ -83,9 +83,12 @@ def test_an_api_function_without_a_usable_cursor_key_fails_its_init(
     assert key == "" or key not in line  # the key itself is never logged
 
 
-def test_the_cleanup_needs_no_cursor_key(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("function", ["cleanup", "transfers"])
+def test_a_function_that_issues_no_cursors_needs_no_cursor_key(
+    monkeypatch: pytest.MonkeyPatch, function: str
+) -> None:
     monkeypatch.delenv(config.CURSOR_KEY_ENV)
-    assert callable(load_function("cleanup").lambda_handler)
+    assert callable(load_function(function).lambda_handler)
 
 
 def test_settings_are_read_once() -> None:

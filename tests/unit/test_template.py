@@ -23,6 +23,8 @@ def test_each_function_gets_only_the_dynamodb_actions_it_uses() -> None:
     assert "dynamodb:BatchWriteItem" not in granted["MessagesFunction"]
     assert "dynamodb:BatchWriteItem" not in granted["WorkflowFunction"]
     assert "dynamodb:DeleteItem" not in granted["WorkflowFunction"]
+    # Fork, export and import read and put; an abandoned copy is the cleanup's to delete.
+    assert not {"dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} & granted["TransfersFunction"]
     assert granted["CleanupFunction"] >= {"dynamodb:Query", "dynamodb:BatchWriteItem"}
     assert "dynamodb:PutItem" not in granted["CleanupFunction"]
 
@@ -119,3 +121,14 @@ def test_every_checkov_skip_carries_a_reason() -> None:
     for name, skip in skips:
         assert re.fullmatch(r"CKV2?_AWS_[0-9]+", skip["id"]), name
         assert len(skip.get("comment", "")) > 60, (name, skip)
+
+
+def test_every_api_function_answers_before_the_gateway_gives_up() -> None:
+    defaults = load_template()["Globals"]["Function"]
+    api_functions = {r.function for r in routes()}
+    assert "TransfersFunction" in api_functions
+    for name in api_functions:
+        props = functions()[name]
+        assert props.get("Timeout", defaults["Timeout"]) < 30, name  # HTTP API waits 30 s
+    # Whole sessions copied: a 2.5 MB import parsed whole, a 6 MB export built as text.
+    assert functions()["TransfersFunction"]["MemorySize"] >= 1024
