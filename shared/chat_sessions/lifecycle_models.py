@@ -15,12 +15,15 @@ from chat_sessions.models import (
     Integer,
     JsonObject,
     MessageOut,
+    Metadata,
     RequestBody,
     ResponseBody,
     Role,
     SessionOut,
     SessionSummary,
+    TimeOut,
     UuidText,
+    Workflow,
     WorkflowVersionOut,
 )
 
@@ -46,8 +49,17 @@ Timestamp = Annotated[
     AfterValidator(_timestamp),
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": TIMESTAMP_PATTERN}),
 ]
-Seq = Annotated[Integer, Field(ge=0, le=SEQ_MAX)]
-VersionNumber = Annotated[Integer, Field(ge=0, le=VERSION_MAX)]
+
+
+def _bounds(low: int, high: int) -> WithJsonSchema:
+    # Spelled out: pydantic writes `ge`/`le` as such for a validated Integer.
+    return WithJsonSchema({"type": "integer", "minimum": low, "maximum": high})
+
+
+Seq = Annotated[Integer, Field(ge=0, le=SEQ_MAX), _bounds(0, SEQ_MAX)]
+SeqFrom1 = Annotated[Integer, Field(ge=1, le=SEQ_MAX), _bounds(1, SEQ_MAX)]
+VersionNumber = Annotated[Integer, Field(ge=0, le=VERSION_MAX), _bounds(0, VERSION_MAX)]
+VersionFrom1 = Annotated[Integer, Field(ge=1, le=VERSION_MAX), _bounds(1, VERSION_MAX)]
 
 
 class ForkIn(RequestBody):
@@ -56,7 +68,7 @@ class ForkIn(RequestBody):
         None, description="The version to start from (default: the current one; 0: none)."
     )
     title: str | None = Field(None, max_length=TITLE_MAX)
-    metadata: JsonObject | None = Field(None, description="Default: the source's metadata.")
+    metadata: Metadata | None = Field(None, description="Default: the source's metadata.")
 
 
 class RewindIn(RequestBody):
@@ -65,20 +77,20 @@ class RewindIn(RequestBody):
 
 class SummaryIn(RequestBody):
     content: Content
-    covers_seq: Annotated[Integer, Field(ge=1, le=SEQ_MAX)]
-    metadata: JsonObject = Field(default_factory=dict)
+    covers_seq: SeqFrom1
+    metadata: Metadata = Field(default_factory=dict)
 
 
 class SummaryOut(ResponseBody):
     content: str
     covers_seq: int
-    metadata: JsonObject
-    updated_at: str
+    metadata: Metadata
+    updated_at: TimeOut
 
 
 class ContextWorkflow(ResponseBody):
     version: int
-    workflow: JsonObject
+    workflow: Workflow
 
 
 class ContextOut(ResponseBody):
@@ -94,7 +106,7 @@ class ContextOut(ResponseBody):
 
 class ExportOut(ResponseBody):
     format: Literal["chat-session/1"]
-    exported_at: str
+    exported_at: TimeOut
     session: SessionOut
     messages: list[MessageOut]
     versions: list[WorkflowVersionOut]
@@ -115,7 +127,7 @@ class ImportedSession(RequestBody):
 
     id: UuidText
     title: str | None = Field(None, max_length=TITLE_MAX)
-    metadata: JsonObject = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     status: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
@@ -123,35 +135,35 @@ class ImportedSession(RequestBody):
     delete_after: str | None = None
     message_count: Integer | None = None
     workflow_version: Integer | None = None
-    current_workflow: JsonObject | None = None
+    current_workflow: Workflow | None = None
     forked_from: JsonObject | None = None
     imported_from: JsonObject | None = None
 
 
 class ImportedMessage(RequestBody):
     id: UuidText
-    seq: Annotated[Integer, Field(ge=1, le=SEQ_MAX)]
+    seq: SeqFrom1
     role: Role
     content: Content
-    metadata: JsonObject = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     timestamp: Timestamp
 
 
 class ImportedVersion(RequestBody):
-    version: Annotated[Integer, Field(ge=1, le=VERSION_MAX)]
+    version: VersionFrom1
     created_at: Timestamp
     source: Literal["put", "merge_patch", "json_patch", "revert", "turn", "fork", "import"]
     note: str | None = Field(None, max_length=NOTE_MAX)
     message_id: UuidText | None = None
-    reverted_from: Annotated[Integer, Field(ge=1, le=VERSION_MAX)] | None = None
+    reverted_from: VersionFrom1 | None = None
     changes: list[str] = Field(default_factory=list)
-    workflow: JsonObject
+    workflow: Workflow
 
 
 class ImportedSummary(RequestBody):
     content: Content
-    covers_seq: Annotated[Integer, Field(ge=1, le=SEQ_MAX)]
-    metadata: JsonObject = Field(default_factory=dict)
+    covers_seq: SeqFrom1
+    metadata: Metadata = Field(default_factory=dict)
     updated_at: Timestamp
 
 

@@ -84,12 +84,32 @@ UuidText = Annotated[
     WithJsonSchema({"type": "string", "format": "uuid", "pattern": UUID_PATTERN}),
 ]
 Role = Literal["user", "assistant", "system"]
-# Any JSON object, its values as components/schemas/JsonValue says (numbers only where
-# DynamoDB can store them): openapi.py puts that reference where this marker stands.
-JSON_VALUE_MARKER = "x-json-value"
-JsonObject = Annotated[
-    dict[str, Any],
-    WithJsonSchema({"type": "object", "additionalProperties": {JSON_VALUE_MARKER: True}}),
+# Where this marker stands, openapi_schemas puts a reference to the component it names
+# (JsonValue: any JSON value, numbers only where DynamoDB can store them).
+COMPONENT_MARKER = "x-component"
+
+
+def _component(name: str) -> WithJsonSchema:
+    return WithJsonSchema({COMPONENT_MARKER: name})
+
+
+# JSON objects the document names, so that generated clients have one class for each.
+JsonObject = Annotated[dict[str, Any], _component("JsonObject")]
+Workflow = Annotated[dict[str, Any], _component("Workflow")]
+Metadata = Annotated[dict[str, Any], _component("Metadata")]
+WorkflowMergePatch = Annotated[dict[str, Any], _component("WorkflowMergePatch")]
+JsonPatchOperation = Annotated[dict[str, Any], _component("JsonPatchOperation")]
+# What responses hold, as strings, with the format a client may parse them into.
+UuidOut = Annotated[str, WithJsonSchema({"type": "string", "format": "uuid"})]
+TimeOut = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "RFC 3339 UTC with milliseconds and Z, e.g. 2026-11-24T05:31:00.123Z.",
+        }
+    ),
 ]
 
 
@@ -103,12 +123,12 @@ class CreateSessionIn(RequestBody):
         None, description="Becomes message 1 (role user) when it has non-whitespace text."
     )
     title: str | None = Field(None, max_length=TITLE_MAX)
-    metadata: JsonObject = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
 
 
 class PatchSessionIn(RequestBody):
     title: str | None = Field(None, max_length=TITLE_MAX)
-    metadata: JsonObject | None = Field(
+    metadata: Metadata | None = Field(
         None, description="Merged into the session's metadata; a null value removes a key."
     )
 
@@ -116,7 +136,7 @@ class PatchSessionIn(RequestBody):
 class MessageIn(RequestBody):
     role: Role
     content: Content
-    metadata: JsonObject = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     id: UuidText | None = Field(
         None, description="Client-chosen id; sending it again returns the first answer."
     )
@@ -127,42 +147,42 @@ class ResponseBody(BaseModel):
 
 
 class ForkOrigin(ResponseBody):
-    session_id: str
+    session_id: UuidOut
     seq: int
     version: int
 
 
 class ImportOrigin(ResponseBody):
-    session_id: str
-    exported_at: str
+    session_id: UuidOut
+    exported_at: TimeOut
 
 
 class SessionSummary(ResponseBody):
-    id: str
+    id: UuidOut
     title: str | None
     status: Literal["active", "expired", "ended"]
-    created_at: str
-    updated_at: str
-    expires_at: str
-    delete_after: str
+    created_at: TimeOut
+    updated_at: TimeOut
+    expires_at: TimeOut
+    delete_after: TimeOut
     message_count: int
     workflow_version: int
-    metadata: JsonObject
+    metadata: Metadata
     forked_from: ForkOrigin | None = None
     imported_from: ImportOrigin | None = None
 
 
 class SessionOut(SessionSummary):
-    current_workflow: JsonObject | None
+    current_workflow: Workflow | None
 
 
 class MessageOut(ResponseBody):
-    id: str
+    id: UuidOut
     seq: int
     role: Role
     content: str
-    metadata: JsonObject
-    timestamp: str
+    metadata: Metadata
+    timestamp: TimeOut
 
 
 class SessionPage(ResponseBody):
@@ -201,7 +221,7 @@ Note = Annotated[str | None, Field(None, max_length=NOTE_MAX)]
 
 
 class WorkflowPutIn(RequestBody):
-    workflow: JsonObject
+    workflow: Workflow
     note: Note = None
     message_id: UuidText | None = Field(None, description="The message that caused this version.")
 
@@ -235,8 +255,8 @@ class TurnIn(RequestBody):
         },
     )
     messages: list[MessageIn] = Field(min_length=1, max_length=TURN_MAX_MESSAGES)
-    workflow: JsonObject | None = None
-    workflow_patch: JsonObject | None = Field(None, description="An RFC 7396 merge patch.")
+    workflow: Workflow | None = None
+    workflow_patch: WorkflowMergePatch | None = Field(None, description="An RFC 7396 merge patch.")
     note: Note = None
     expected_version: ExpectedVersion | None = Field(None, description="0 = no workflow yet.")
 
@@ -252,19 +272,19 @@ class TurnIn(RequestBody):
 
 class WorkflowVersionOut(ResponseBody):
     version: int
-    created_at: str
+    created_at: TimeOut
     source: Literal["put", "merge_patch", "json_patch", "revert", "turn", "fork", "import"]
     note: str | None
-    message_id: str | None
+    message_id: UuidOut | None
     reverted_from: int | None
     changes: list[str]
-    workflow: JsonObject | None = Field(None, description="Only where the route says so.")
+    workflow: Workflow | None = Field(None, description="Only where the route says so.")
 
 
 class WorkflowOut(ResponseBody):
     version: int
-    workflow: JsonObject
-    updated_at: str
+    workflow: Workflow
+    updated_at: TimeOut
 
 
 class VersionPage(ResponseBody):
@@ -275,7 +295,7 @@ class VersionPage(ResponseBody):
 class DiffOut(ResponseBody):
     from_: int = Field(alias="from", serialization_alias="from")
     to: int
-    patch: list[JsonObject]
+    patch: list[JsonPatchOperation]
     changes: list[str]
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)

@@ -27,8 +27,9 @@ DOCUMENT = Path(__file__).with_name("openapi.json")
 
 def build_document() -> dict[str, Any]:
     # Imported here: the functions serve the file and never build it.
+    from chat_sessions.openapi_operations import TAGS
     from chat_sessions.openapi_paths import paths, used_models
-    from chat_sessions.openapi_schemas import components
+    from chat_sessions.openapi_schemas import RESPONSE_HEADERS, components
 
     return {
         "openapi": "3.1.0",
@@ -45,12 +46,17 @@ def build_document() -> dict[str, Any]:
                 "UTF-8 bytes: a message's content as text, metadata and workflows as compact "
                 "JSON."
             ),
+            "contact": {"name": "The chat session service's maintainers"},
+            # The repository grants no license: all rights reserved.
+            "license": {"name": "Proprietary", "identifier": "LicenseRef-Proprietary"},
         },
         "servers": [{"url": "http://127.0.0.1:3000", "description": "make run"}],
         "security": [{"bearerAuth": []}],
+        "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": paths(),
         "components": {
             "schemas": components(used_models()),
+            "headers": RESPONSE_HEADERS,
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },

@@ -15,7 +15,14 @@ from chat_sessions.lifecycle_models import (
     SummaryOut,
 )
 from chat_sessions.models import SessionOut
-from chat_sessions.openapi_operations import CREATED_LINKS, Operation
+from chat_sessions.openapi_operations import (
+    CONTEXT,
+    CREATED_LINKS,
+    MESSAGES,
+    SESSIONS,
+    WRITE,
+    Operation,
+)
 from chat_sessions.openapi_schemas import ERROR_TEXT
 
 LIFECYCLE_OPERATIONS: tuple[Operation, ...] = (
@@ -30,6 +37,14 @@ LIFECYCLE_OPERATIONS: tuple[Operation, ...] = (
         query=(contract.CONFIRM,),
         required_query=(contract.CONFIRM.name,),
         error_text={400: "bad_request: confirm=all is missing."},
+        tag=SESSIONS,
+        description=(
+            "Deletes every session of the caller, whatever its status (the right to be "
+            "forgotten), page by page as its list shows them: each is gone at once, its items "
+            "deleted within the request or by the next cleanup. more: true when the request's "
+            "time ran out first: call again until more is false. A session created at that "
+            "moment may survive (the list lags writes by up to a second)."
+        ),
     ),
     Operation(
         "post",
@@ -40,13 +55,19 @@ LIFECYCLE_OPERATIONS: tuple[Operation, ...] = (
         SessionOut,
         (400, 401, 404, 409, 415, 422, 503),
         body=RewindIn,
-        headers=(contract.IDEMPOTENCY_KEY,),
+        headers=WRITE,
         error_text={
             409: "session_not_active: the session is expired or ended; or limit_exceeded: more "
             "than 40 messages would be removed (rewind in steps of at most 40).",
             422: ERROR_TEXT[422] + "; to_seq past message_count; or idempotency_key_reused: "
             "the Idempotency-Key was used for another request.",
         },
+        tag=MESSAGES,
+        description=(
+            "Removes the messages after to_seq (at most 40 per request) and a stored summary that "
+            "covers any of them, in one transaction; the next message gets seq to_seq + 1. "
+            "Workflow versions are kept, their message_id unchanged (revert them separately)."
+        ),
     ),
     Operation(
         "put",
@@ -57,7 +78,7 @@ LIFECYCLE_OPERATIONS: tuple[Operation, ...] = (
         SummaryOut,
         (400, 401, 404, 409, 413, 415, 422, 503),
         body=SummaryIn,
-        headers=(contract.IDEMPOTENCY_KEY,),
+        headers=WRITE,
         error_text={
             409: "session_not_active: the session is expired or ended.",
             413: "payload_too_large: the content or the metadata map over its limit (from API "
@@ -65,6 +86,12 @@ LIFECYCLE_OPERATIONS: tuple[Operation, ...] = (
             422: ERROR_TEXT[422] + "; covers_seq past message_count; or idempotency_key_reused: "
             "the Idempotency-Key was used for another request.",
         },
+        tag=CONTEXT,
+        description=(
+            "Stores the assistant's own summary of messages 1..covers_seq, replacing any earlier "
+            "one, for keeping a long conversation inside a model's context window. A rewind past "
+            "covers_seq removes it."
+        ),
     ),
     Operation(
         "get",
@@ -78,6 +105,8 @@ LIFECYCLE_OPERATIONS: tuple[Operation, ...] = (
             404: "not_found: no such session, not the caller's, or no summary stored (none yet, "
             "or a rewind removed it)."
         },
+        tag=CONTEXT,
+        description="The stored summary, with the seq it covers up to and when it was stored.",
     ),
     Operation(
         "get",
@@ -89,6 +118,13 @@ LIFECYCLE_OPERATIONS: tuple[Operation, ...] = (
         ContextOut,
         (400, 401, 404, 503),
         query=(contract.MAX_BYTES,),
+        tag=CONTEXT,
+        description=(
+            "What an assistant needs for its next call, in one read: the session without its "
+            "workflow, the summary, the current workflow and the latest messages after the "
+            "summary's covers_seq (all when there is none), oldest first, as many as fit in "
+            "max_bytes (the compact JSON of the messages array); omitted counts the ones left out."
+        ),
     ),
     Operation(
         "post",
@@ -103,7 +139,7 @@ LIFECYCLE_OPERATIONS: tuple[Operation, ...] = (
         body_required=False,
         body_description="Optional: no body (or an empty one) copies every message and the "
         "current workflow, with the source's title and metadata.",
-        headers=(contract.IDEMPOTENCY_KEY,),
+        headers=WRITE,
         response_headers=("Location",),
         links=CREATED_LINKS,
         error_text={
@@ -116,6 +152,13 @@ LIFECYCLE_OPERATIONS: tuple[Operation, ...] = (
             "workflow_version; or idempotency_key_reused: the Idempotency-Key was used for "
             "another request on this session.",
         },
+        tag=SESSIONS,
+        description=(
+            "A new active session of the caller holding copies of messages 1..at_seq (same ids, "
+            "seq, content and times) and, as its version 1 (source fork), the workflow of "
+            "at_version; title and metadata default to the source's. The source may be active, "
+            "expired or ended: a fork reads it and writes nothing to it."
+        ),
     ),
     Operation(
         "get",
@@ -131,6 +174,12 @@ LIFECYCLE_OPERATIONS: tuple[Operation, ...] = (
             "Lambda carries it); fetch the session, its messages, its versions and its summary "
             "from their own routes instead."
         },
+        tag=SESSIONS,
+        description=(
+            "The whole session as one document (format chat-session/1): the session, every "
+            "message by seq, every version with its workflow, the summary. POST /sessions/import "
+            "takes it back as it is."
+        ),
     ),
     Operation(
         "post",
@@ -144,7 +193,7 @@ LIFECYCLE_OPERATIONS: tuple[Operation, ...] = (
         body=ImportIn,
         body_description="An export document (GET /sessions/{session_id}/export), at most "
         "2 500 000 bytes; the session's fields other than id, title and metadata are ignored.",
-        headers=(contract.IDEMPOTENCY_KEY,),
+        headers=WRITE,
         response_headers=("Location",),
         links=CREATED_LINKS,
         error_text={
@@ -157,5 +206,12 @@ LIFECYCLE_OPERATIONS: tuple[Operation, ...] = (
             "bytes, summary.covers_seq past the messages; or idempotency_key_reused: the "
             "Idempotency-Key was used for another request (POST /sessions included).",
         },
+        tag=SESSIONS,
+        description=(
+            "A new active session of the caller from an export document: the same messages, "
+            "versions (numbers, sources, notes, changes, message ids, times) and summary, title "
+            "and metadata; a fresh id, status and expiry, and imported_from naming the exported "
+            "session. Every limit applies."
+        ),
     ),
 )

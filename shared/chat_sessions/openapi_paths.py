@@ -10,7 +10,13 @@ from pydantic import BaseModel
 from chat_sessions import contract, models
 from chat_sessions.openapi_lifecycle import LIFECYCLE_OPERATIONS
 from chat_sessions.openapi_operations import CORE_OPERATIONS, PATH_SCHEMAS, Operation
-from chat_sessions.openapi_schemas import REF, error_response
+from chat_sessions.openapi_schemas import (
+    ERROR_TEXT,
+    KEY_REUSED,
+    REF,
+    error_response,
+    header_refs,
+)
 
 OPERATIONS: tuple[Operation, ...] = CORE_OPERATIONS + LIFECYCLE_OPERATIONS
 
@@ -34,26 +40,31 @@ def _operation(op: Operation) -> dict[str, Any]:
         }
     elif op.operation_id == "getOpenApi":
         success["content"] = {"application/json": {"schema": {"type": "object"}}}
-    if op.response_headers:
-        success["headers"] = {h: {"schema": {"type": "string"}} for h in op.response_headers}
+    keyed = contract.IDEMPOTENCY_KEY in op.headers
+    headers = (*op.response_headers, contract.REPLAYED_HEADER) if keyed else op.response_headers
+    if headers:
+        success["headers"] = header_refs(headers)
     responses: dict[str, Any] = {str(op.success): success}
     for status, text in op.extra_responses.items():
         responses[str(status)] = {**success, "description": text}
     if op.links:
         success["links"] = op.links
+    error_text = dict(op.error_text)
+    if keyed:
+        error_text.setdefault(422, ERROR_TEXT[422] + KEY_REUSED + ".")
     for status in (*op.errors, 500):
-        responses[str(status)] = error_response(status, op.error_text.get(status), op.auth)
+        responses[str(status)] = error_response(status, error_text.get(status), op.auth)
     if op.auth:
         responses.setdefault("401", error_response(401))
-        responses["429"] = {
-            "description": "Throttled by API Gateway.",
-            "content": {
-                "application/json": {"schema": {"$ref": REF.format(model="GatewayErrorOut")}}
-            },
-        }
+    responses["429"] = {
+        "description": "Throttled by API Gateway.",
+        "content": {"application/json": {"schema": {"$ref": REF.format(model="GatewayErrorOut")}}},
+    }
     result: dict[str, Any] = {
         "operationId": op.operation_id,
         "summary": op.summary,
+        "description": op.description,
+        "tags": [op.tag],
         "responses": responses,
     }
     if parameters:
