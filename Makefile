@@ -17,6 +17,20 @@ SCHEMATHESIS_VENV := .venv-schemathesis
 SCHEMATHESIS_STAMP := $(SCHEMATHESIS_VENV)/.installed-$(SCHEMATHESIS_VERSION)
 FUZZ_EXAMPLES ?= 30
 FUZZ_SEED ?= 1
+# openapi-python-client pins packages of its own too: tests/unit/test_generated_client.py runs it,
+# and the mypy of constraints.txt on what it generates, from a virtual environment of their own.
+CLIENT_GENERATOR_VERSION := 0.29.1
+CLIENT_GENERATOR_PINS := $(shell grep -E '^(mypy|python-dateutil)==' constraints.txt) types-python-dateutil==2.9.0.20261116
+CLIENT_GENERATOR_VENV := .venv-openapi-client
+CLIENT_GENERATOR_STAMP := $(CLIENT_GENERATOR_VENV)/.installed-$(CLIENT_GENERATOR_VERSION)
+# The OpenAPI document's linters (npm packages, exact versions) live in .tools.
+SPECTRAL_VERSION := 6.16.3
+REDOCLY_VERSION := 2.77.0
+TOOLS := .tools
+TOOLS_STAMP := $(TOOLS)/.installed-spectral-$(SPECTRAL_VERSION)-redocly-$(REDOCLY_VERSION)
+OPENAPI_JSON := shared/chat_sessions/openapi.json
+# make test lints the document where npm is, and always in CI (CI=true).
+LINT_OPENAPI_IN_TEST := $(if $(or $(CI),$(shell command -v npm)),lint-openapi)
 # sam build wants python3.11 on the PATH; the virtual environment's interpreter serves.
 export PATH := $(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
@@ -44,7 +58,7 @@ define tool_venv
 	touch $@
 endef
 
-.PHONY: help venv build test lint typecheck validate checkov unit run invoke token bench chaos fuzz hostile deploy openapi clean
+.PHONY: help venv build test lint typecheck validate checkov unit run invoke token bench chaos fuzz hostile deploy openapi clean lint-openapi client-generator
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -86,12 +100,31 @@ checkov: $(CHECKOV_STAMP) ## checkov on template.yaml: no failed check (skips ca
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation \
 		--file template.yaml --skip-download
 
-test: lint typecheck validate checkov build ## lint, type checks, template checks and every test
+test: lint typecheck validate checkov $(LINT_OPENAPI_IN_TEST) build $(CLIENT_GENERATOR_STAMP) ## lint, type checks, template and OpenAPI checks and every test
+	$(if $(LINT_OPENAPI_IN_TEST),,@echo "==> skipped make lint-openapi: it needs Node.js and npm")
 	$(BIN)/python -m pytest
 	$(BIN)/python -m pytest clients/python/tests
 
 openapi: $(STAMP) ## regenerate shared/chat_sessions/openapi.json
-	PYTHONPATH=shared $(BIN)/python -m chat_sessions.openapi > shared/chat_sessions/openapi.json
+	PYTHONPATH=shared $(BIN)/python -m chat_sessions.openapi > $(OPENAPI_JSON)
+
+$(TOOLS_STAMP):
+	@echo "==> installing Spectral $(SPECTRAL_VERSION) and Redocly CLI $(REDOCLY_VERSION) into $(TOOLS) (npm)"
+	@rm -rf $(TOOLS)
+	@$(call quietly,npm install --prefix $(TOOLS) --save-exact --no-audit --no-fund --ignore-scripts \
+		@stoplight/spectral-cli@$(SPECTRAL_VERSION) @redocly/cli@$(REDOCLY_VERSION))
+	@touch $@
+
+lint-openapi: $(TOOLS_STAMP) ## Spectral (spectral:oas) and Redocly (recommended) on openapi.json: no error, no warning
+	@$(call quietly,$(TOOLS)/node_modules/.bin/spectral lint --ruleset .spectral.yaml --fail-severity=warn $(OPENAPI_JSON))
+	@$(call quietly,env REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+		$(TOOLS)/node_modules/.bin/redocly lint --config redocly.yaml $(OPENAPI_JSON))
+	@echo "Spectral and Redocly: no error and no warning in $(OPENAPI_JSON)"
+
+$(CLIENT_GENERATOR_STAMP): constraints.txt
+	$(call tool_venv,$(CLIENT_GENERATOR_VENV),openapi-python-client==$(CLIENT_GENERATOR_VERSION) $(CLIENT_GENERATOR_PINS))
+
+client-generator: $(CLIENT_GENERATOR_STAMP) ## openapi-python-client (and mypy) in .venv-openapi-client, for the generated-client test
 
 run: build ## serve the API on 127.0.0.1:$(PORT) until Ctrl-C
 	@exec $(BIN)/python -m local.server --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)
@@ -127,4 +160,5 @@ deploy: build ## sam deploy --config-env $(STACK) (needs AWS credentials)
 	$(BIN)/sam deploy --config-env $(STACK)
 
 clean: ## remove build output and the virtual environment
-	rm -rf .aws-sam $(VENV) .venv-lambda $(CHECKOV_VENV) $(SCHEMATHESIS_VENV) .schemathesis
+	rm -rf .aws-sam $(VENV) .venv-lambda $(CHECKOV_VENV) $(SCHEMATHESIS_VENV) .schemathesis \
+		$(CLIENT_GENERATOR_VENV) $(TOOLS)
