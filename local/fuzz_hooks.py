@@ -11,6 +11,9 @@ that every remaining answer can be judged by the document alone (each is exercis
 - a client message id names one message in its session: a fuzzer repeats the ids it drew
   with other messages, which is 422 idempotency_key_reused by design, so each valid id it
   sends is made fresh;
+- an Idempotency-Key names one request: a fuzzer repeats the keys it drew with other
+  requests, which is 422 idempotency_key_reused by design, so each valid key it sends is
+  made fresh (a malformed one is kept: 400, as the document says);
 - on a turn, If-Match and expected_version must agree (422 otherwise): a cross-field rule of
   a header and the body, so a turn carries one or the other;
 - schemathesis reads an empty header as no header but sends it empty: an empty If-Match is
@@ -27,6 +30,7 @@ from typing import Any
 import schemathesis  # type: ignore[import-not-found]
 
 _UUID = re.compile("[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_KEY = re.compile("[!-~]{1,128}")  # contract.IDEMPOTENCY_KEY_PATTERN
 
 
 def _fresh(message: Any) -> None:
@@ -43,6 +47,9 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     query = case.query if isinstance(case.query, MutableMapping) else {}
     query.pop("cursor", None)
     headers = case.headers if isinstance(case.headers, MutableMapping) else {}
+    for name in [k for k in list(headers) if k.lower() == "idempotency-key"]:
+        if isinstance(headers[name], str) and _KEY.fullmatch(headers[name]):
+            headers[name] = f"fuzz-{uuid.uuid4()}"
     for name in [k for k in list(headers) if k.lower() == "if-match"]:
         value = headers[name]
         blank = isinstance(value, str) and not value.strip(" \t")
