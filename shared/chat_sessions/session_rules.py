@@ -18,11 +18,12 @@ from chat_sessions.statuses import SessionStatus
 
 
 def is_visible(record: SessionRecord | None, owner: str, now: datetime) -> bool:
-    """A session of another caller, a deleted one and one past delete_after look missing."""
+    """A session of another caller, a deleted one, one being written by a fork or an import
+    and one past delete_after look missing."""
     return (
         record is not None
         and record.owner == owner
-        and record.status != SessionStatus.DELETED
+        and record.status not in (SessionStatus.DELETED, SessionStatus.BUILDING)
         and not expiry.is_gone(clock.from_text(record.delete_after), now)
     )
 

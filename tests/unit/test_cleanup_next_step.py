@@ -28,6 +28,9 @@ MS = timedelta(milliseconds=1)
         ("ended", T0 + timedelta(hours=24), DELETE),
         ("deleted", T0 + timedelta(hours=24), DELETE),
         ("deleted", T0 + timedelta(hours=24) - MS, None),
+        # A fork or an import abandoned half-way: deleted once its build window has passed
+        ("building", T0 + timedelta(hours=24) - MS, None),
+        ("building", T0 + timedelta(hours=24), DELETE),
     ],
 )
 def test_a_session_is_expired_at_its_expiry_and_deleted_at_delete_after(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,6 +38,9 @@ def test_only_its_owner_sees_a_session_until_it_is_deleted_or_gone() -> None:
     assert not session_rules.is_visible(record, "alice", gone)
     assert not session_rules.is_visible(session_rules.deleted(record, T0), "alice", T0)
     assert not session_rules.is_visible(None, "alice", T0)
+    # A fork or an import being written is no one's yet, whatever its record says
+    building = replace(record, status=SessionStatus.BUILDING)
+    assert not session_rules.is_visible(building, "alice", T0)
 
 
 def test_status_comes_from_the_clock_and_only_an_active_session_takes_writes() -> None:
