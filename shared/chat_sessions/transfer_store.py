@@ -87,13 +87,15 @@ def item_size(item: Item) -> int:
 
 @dataclass
 class Build:
-    """A new session being written: the BUILDING session item once one is written (with
-    the token that marks it as this build's), the items its last transaction will carry,
-    and every token a last transaction was tried with (a lost reply is recognised by it)."""
+    """A new session to write: its BUILDING session item (None when the last transaction
+    alone writes the session) with the token that marks it as this build's, the items
+    written before the last transaction and those it carries, and every token a last
+    transaction was tried with (a lost reply is recognised by it)."""
 
     session_id: str
     building: SessionRecord | None
     built_token: str
+    head: list[Item]
     tail: list[Item]
     transactions: int = 0
     finish_tokens: list[str] = field(default_factory=list)
@@ -145,10 +147,11 @@ class TransferStore:
 
     # --- the build ------------------------------------------------------------------
 
-    def begin(self, building: SessionRecord, items: Sequence[Item]) -> Build:
-        """Write the BUILDING session item and every item but those the last transaction
-        can carry beside the active session item and the key record (all of them when the
-        session fits in one transaction: then nothing is written here)."""
+    def plan(self, building: SessionRecord, items: Sequence[Item]) -> Build:
+        """The build of a session whose session item is `building` and whose other items
+        are `items`: the last transaction carries as many of them as fit beside the active
+        session item and the key record (all of them when they fit: then nothing else is
+        written). Nothing is written here."""
         # The active session item, as the last transaction will write it (with its token).
         active = replace(building, status=SessionStatus.ACTIVE).to_item()
         session_bytes = item_size(active) + len(LAST_WRITE) + 64
@@ -159,16 +162,22 @@ class TransferStore:
             split -= 1
             room_actions -= 1
             room_bytes -= item_size(items[split])
-        head, tail = items[:split], list(items[split:])
-        token = new_token()
-        if not head:
-            return Build(building.id, None, token, tail)
-        first_item = {**building.to_item(), LAST_WRITE: records.s(token)}
+        head, tail = list(items[:split]), list(items[split:])
+        return Build(building.id, building if head else None, new_token(), head, tail)
+
+    def begin(self, build: Build) -> None:
+        """Write the BUILDING session item and the items before the last transaction."""
+        if build.building is None:
+            return
+        token = build.built_token
+        first_item = {**build.building.to_item(), LAST_WRITE: records.s(token)}
+        head = build.head
         chunks = _chunks(head, TRANSACT_ACTIONS - 1, TRANSACT_BYTES - item_size(first_item))
         first = [Action.put(SESSION, first_item, NEW_ITEM, return_old=True), *_puts(chunks[0])]
         self._commit(first, token)
+        build.transactions += 1
         # Once the session item holds the counters, the other items may land in any order.
-        rest = _chunks(head[len(chunks[0]) :], TRANSACT_ACTIONS, TRANSACT_BYTES)
+        rest = chunks[1:]
         with ThreadPoolExecutor(PARALLEL_WRITES) as pool:
             # Each write runs in a copy of this request's context: its deadline goes along.
             futures = [
@@ -177,7 +186,7 @@ class TransferStore:
             ]
             for future in futures:
                 future.result()
-        return Build(building.id, building, token, tail, 1 + len(rest))
+                build.transactions += 1
 
     def _commit(self, actions: list[Action], token: str | None = None) -> None:
         """One transaction of a build, tried again (with its token: never applied twice)
@@ -187,7 +196,7 @@ class TransferStore:
             cancelled = self.table.transact(actions, token)
             if cancelled is None or _written_by(cancelled.item(SESSION), [token]):
                 return
-            if cancelled.known:
+            if cancelled.known and not _held(cancelled):
                 # Items of a fresh session, written unconditionally: a defect if refused.
                 raise RuntimeError(f"a build transaction was refused: {_codes(cancelled)}")
             backoff(attempt)
@@ -220,13 +229,14 @@ class TransferStore:
             raise KeyTaken()
         if cancelled.failed(SOURCE):
             raise SourceGone()
-        if cancelled.known:
+        if cancelled.known and not _held(cancelled):
             raise RuntimeError(f"a build's last transaction was refused: {_codes(cancelled)}")
-        raise Conflict()
+        raise Conflict()  # another transaction held an item: try again
 
     def abandon(self, build: Build, now: datetime) -> None:
         """Leave a build that will not be finished to the cleanup's next run (its window
-        ends now); nothing when nothing was written, or when it was finished after all."""
+        ends now); nothing when nothing was written, or when it was finished after all
+        (the condition fails on a missing item and on an active one)."""
         if build.building is None:
             return
         gone = replace(
@@ -282,17 +292,19 @@ def building(active: SessionRecord, now: datetime) -> SessionRecord:
 
 
 def _chunks(items: Sequence[Item], first_actions: int, first_bytes: int) -> list[list[Item]]:
-    """Items in transactions of at most TRANSACT_ACTIONS and TRANSACT_BYTES (the first one
-    with the room given)."""
-    chunks: list[list[Item]] = [[]]
+    """Items in transactions of at most TRANSACT_ACTIONS and TRANSACT_BYTES, the first with
+    the room given (it may stay empty); the others are never empty."""
+    chunks: list[list[Item]] = []
+    chunk: list[Item] = []
     actions, room = first_actions, first_bytes
     for item in items:
         size = item_size(item)
-        if len(chunks[-1]) >= actions or size > room:
-            chunks.append([])
-            actions, room = TRANSACT_ACTIONS, TRANSACT_BYTES
-        chunks[-1].append(item)
+        if len(chunk) >= actions or size > room:
+            chunks.append(chunk)
+            chunk, actions, room = [], TRANSACT_ACTIONS, TRANSACT_BYTES
+        chunk.append(item)
         room -= size
+    chunks.append(chunk)
     return chunks
 
 
@@ -304,6 +316,11 @@ def _puts(items: Sequence[Item]) -> Iterator[Action]:
 def _written_by(item: Item | None, tokens: Sequence[str]) -> bool:
     """Whether the session item a failed condition returned was written with one of `tokens`."""
     return isinstance(item, dict) and item.get(LAST_WRITE, {}).get("S") in tokens
+
+
+def _held(cancelled: Cancelled) -> bool:
+    """Whether another transaction held one of the items (the transaction may be retried)."""
+    return any(cancelled.code(tag) == "TransactionConflict" for tag in cancelled.reasons)
 
 
 def _codes(cancelled: Cancelled) -> str:

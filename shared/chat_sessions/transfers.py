@@ -110,6 +110,7 @@ def fork(
                 return Outcome(current_view(made), replayed=True)
         if not copies:
             copies.append(_fork_copy(store, owner, source, body, now, settings))
+            store.begin(copies[0].build)
         copy = copies[0]
         key_actions: list[Action] = []
         if request is not None:
@@ -194,7 +195,7 @@ def _fork_copy(
             session.ttl,
         )
         items += [first.to_item(), first.current_item()]
-    return Copy(session, store.begin(building(session, now), items), workflow)
+    return Copy(session, store.plan(building(session, now), items), workflow)
 
 
 def _check_fork_point(source: SessionRecord, at_seq: int, at_version: int) -> None:
@@ -305,6 +306,7 @@ def import_document(
         now = clock.now()
         if not copies:
             copies.append(_import_copy(store, owner, document, create_key, now, settings))
+            store.begin(copies[0].build)
         copy = copies[0]
         key_actions: list[Action] = []
         if create_key is not None and request is not None:
@@ -383,4 +385,4 @@ def _import_copy(
         summary = SummaryRecord(sid, s.content, s.covers_seq, s.metadata, s.updated_at, ttl)
         items.append(summary.to_item())
     workflow = versions[-1].workflow if versions else None
-    return Copy(session, store.begin(building(session, now), items), workflow)
+    return Copy(session, store.plan(building(session, now), items), workflow)
