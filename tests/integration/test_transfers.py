@@ -41,7 +41,7 @@ def export(api: Api, sid: str, sub: str = "alice") -> Answer:
     return api.call("export_get", session_id=sid, sub=sub)
 
 
-def import_(api: Api, doc: Any, sub: str = "alice", **kwargs: Any) -> Answer:
+def import_(api: Api, doc: Any, sub: str | None = "alice", **kwargs: Any) -> Answer:
     if isinstance(doc, str):
         return api.call("import_post", raw_body=doc, sub=sub, **kwargs)
     return api.call("import_post", body=doc, sub=sub, **kwargs)
@@ -182,7 +182,7 @@ def test_a_fork_of_what_the_caller_cannot_see_is_not_found_and_writes_nothing(ap
     for target, sub in [(sid, "bob"), (MISSING, "alice"), (gone, "alice"), ("not-a-uuid", "alice")]:
         assert error(fork(api, target, sub=sub)) == (404, "not_found")
     # 404 outranks the body's 415, 400 and 422, and the metadata's 413
-    bad = [
+    bad: list[dict[str, Any]] = [
         {"raw_body": "{", "content_type": "text/plain"},
         {"raw_body": "{"},
         {"body": {"at_seq": -1}},
@@ -213,6 +213,7 @@ def test_a_bad_fork_gets_the_contracts_errors_in_order_and_writes_nothing(
         ({"body": {"at_version": 6}}, 422, "validation_error"),
     ]
     for kwargs, status, code in cases:
+        assert isinstance(kwargs, dict)
         answer = api.call("fork_post", session_id=sid, **kwargs)
         assert error(answer) == (status, code), (kwargs, answer.body)
     past = fork(api, sid, {"at_seq": 6, "at_version": 6})
