@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from chat_sessions import clock, jsonutil, workflows
+from chat_sessions import clock, expiry, jsonutil, workflows
 from chat_sessions.config import Settings, get_settings
 from chat_sessions.conversation import summary_out
 from chat_sessions.dynamo import Action, Conflict, Item
@@ -66,15 +66,17 @@ class Copy:
 def activate(
     store: TransferStore, copy: Copy, key_actions: list[Action], now: datetime, settings: Settings
 ) -> SessionRecord:
-    """Make the copy active now, with its key record: the session as stored."""
-    fresh = new_session(copy.session.id, "", None, {}, None, now, settings)
+    """Make the copy active now, with its key record: the session as stored (created now,
+    expiring from now; its items keep the TTL they were written with)."""
+    stamp = clock.to_text(now)
+    expires = expiry.expires_at(now, now, settings)
     active = replace(
         copy.session,
         status=SessionStatus.ACTIVE,
-        created_at=fresh.created_at,
-        updated_at=fresh.updated_at,
-        expires_at=fresh.expires_at,
-        delete_after=fresh.delete_after,
+        created_at=stamp,
+        updated_at=stamp,
+        expires_at=clock.to_text(expires),
+        delete_after=clock.to_text(expiry.delete_after(expires, settings)),
     )
     try:
         store.finish(copy.build, active, key_actions, now)
