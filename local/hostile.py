@@ -1,18 +1,23 @@
 """Hostile inputs against the local stack: each answer must be the documented status and error
 envelope, never a 5xx, and nothing may be written.
 
-    python -m local.hostile            # every case (about 120)
+    python -m local.hostile            # every case (about 380)
     python -m local.hostile --only 40  # the first 40, for a quick look
 
-Starts its own `local.server` on free ports (local.launch.launch_clean), makes two sessions and
-a workflow version, then sends each case over a raw HTTP connection (odd methods, unnormalised
-paths, bytes that are not UTF-8, 10 MB bodies) and reads the table straight from the embedded
-DynamoDB after every case: any change is a write. Function errors must have the body
-`{"error": {"code", "message", "details"?}}` with the code of their status; API Gateway's own
-401/404/413/429/503 have `{"message"}`. Prints one table and exits 1 on any breach.
+Starts its own `local.server` on free ports (local.launch.launch_clean), makes the sessions
+the cases need (messages, a workflow version, a summary, an ended session, a fork, an import,
+and Idempotency-Keys to reuse), then sends each case over a raw HTTP connection (odd methods,
+unnormalised paths, bytes that are not UTF-8, 10 MB bodies) and reads the table straight from
+the embedded DynamoDB after every case: any change is a write. Function errors must have the
+body `{"error": {"code", "message", "details"?}}` with the documented code; API Gateway's own
+401/404/413/429/503 have `{"message"}`; the few documented successes are replays of the
+set-up's keyed writes (and an erasure with nothing to erase). Prints one table and exits 1 on
+any breach.
 
-The cases are in local/hostile_cases.py, sending and judging them in local/hostile_runner.py,
-the printed table in local/hostile_report.py.
+The cases are in local/hostile_cases.py (the first release's routes) and
+local/hostile_lifecycle.py (fork, rewind, summary, context, export, import, erasure and
+Idempotency-Keys), sending and judging them in local/hostile_runner.py, the printed table in
+local/hostile_report.py.
 """
 
 from __future__ import annotations
@@ -23,12 +28,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from local import hostile_cases, hostile_lifecycle
 from local.chaos_invariants import unhandled_errors
-from local.chaos_journal import MAX_EXAMPLES, read_table
+from local.chaos_journal import MAX_EXAMPLES
 from local.dynamodb import local_client
-from local.hostile_cases import Case, cases
+from local.hostile_cases import Case
 from local.hostile_report import report
-from local.hostile_runner import Client, judge, run
+from local.hostile_runner import Client, TableState, judge, run
 from local.lambda_spec import DEFAULT_TABLE_NAME
 from local.launch import end_run, launch_clean
 from local.token import make_token
@@ -41,6 +47,10 @@ SETTINGS = {
     "LOCAL_FUNCTION_LOGS": "1",
     "TABLE_NAME": DEFAULT_TABLE_NAME,
 }
+
+
+def cases() -> list[Case]:
+    return hostile_cases.cases() + hostile_lifecycle.cases()
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -74,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         dynamodb = local_client(f"http://127.0.0.1:{stack.dynamodb_port}")
         client = Client(stack.port, tokens())
         started = time.monotonic()
-        results = run(client, selected, lambda: read_table(dynamodb, DEFAULT_TABLE_NAME))
+        results = run(client, selected, TableState(dynamodb, DEFAULT_TABLE_NAME))
         seconds = time.monotonic() - started
     finally:
         stack.stop()

@@ -1,6 +1,7 @@
-"""The hostile cases of `python -m local.hostile`: each request (odd methods, unnormalised
-paths, bytes that are not UTF-8, 10 MB bodies, ...) with the status its documentation gives
-and who must answer it, the function or API Gateway."""
+"""The hostile cases of `python -m local.hostile` on the routes of the first release: each
+request (odd methods, unnormalised paths, bytes that are not UTF-8, 10 MB bodies, ...) with
+the status and code its documentation gives and who must answer it, the function or API
+Gateway. Those of the lifecycle routes are in local/hostile_lifecycle.py."""
 
 from __future__ import annotations
 
@@ -12,16 +13,39 @@ SERVICE, GATEWAY = "service", "gateway"
 JSON = "application/json"
 
 
+# The error code of each status where it has one only (a 409 names its code).
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    412: "version_conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+}
+
+
 @dataclass
 class Case:
     name: str
     method: str
-    path: str  # may hold {s} (the caller's session), {other} (a missing session), {cursor}
+    # May hold {s} (the caller's session), {other} (a missing session), {cursor}, and the
+    # set-up's {bare} and {ended} sessions (local/hostile_lifecycle.py).
+    path: str
     status: int
     by: str = SERVICE  # who must answer: the function (SERVICE) or API Gateway (GATEWAY)
     body: Any = None  # bytes as they are, str as UTF-8, anything else as JSON
     headers: dict[str, str] = field(default_factory=dict)
     caller: str | None = "alice"  # whose token (tokens()), or None for no Authorization
+    code: str | None = None  # the function's error code: by default its status's
+    replayed: bool = False  # a 2xx answer must be an Idempotency-Key replay
+    reply: dict[str, Any] | None = None  # members a 2xx answer must have, with these values
+
+    def __post_init__(self) -> None:
+        if self.code is None and self.by == SERVICE and self.status >= 400:
+            if self.status not in STATUS_CODES:
+                raise ValueError(f"{self.name}: a {self.status} case must name its code")
+            self.code = STATUS_CODES[self.status]
 
 
 S = "/sessions/{s}"
