@@ -2,10 +2,14 @@
 holds, one `Invariant` per rule (`check`), and the functions' logs (`unhandled_errors`).
 
 Messages are found by their content and versions by their note, both unique per operation.
+A message may be missing where a rewind past it may have come after it (`History.removable`),
+and its copies are found in the forks of its session. The lifecycle routes' own invariants
+are in local/chaos_lifecycle.py, those of what reads answered in local/chaos_reads.py.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections import defaultdict
@@ -29,6 +33,8 @@ from chat_sessions.records import (
 )
 from chat_sessions.statuses import SessionStatus
 from chat_sessions.workflows import MAX_CHANGES_BYTES
+from local import chaos_lifecycle, chaos_reads
+from local.chaos_history import History
 from local.chaos_journal import (
     NO_ANSWER,
     SESSION_KEY,
@@ -39,11 +45,14 @@ from local.chaos_journal import (
     should_be_gone,
 )
 
+# Writes whose effects chaos_lifecycle judges (a summary, removed messages, a new session).
+LIFECYCLE_WRITES = ("summary", "rewind", "fork")
+
 
 def _live(items: Items) -> SessionRecord | None:
-    """The session's record, unless it is missing or marked deleted."""
+    """The session's record, unless it is missing, marked deleted or still being built."""
     item = items.get(SESSION_SK)
-    if item is None or item["status"]["S"] == SessionStatus.DELETED:
+    if item is None or item["status"]["S"] in (SessionStatus.DELETED, SessionStatus.BUILDING):
         return None
     return SessionRecord.from_item(item)
 
@@ -54,6 +63,9 @@ class _Index:
 
     contents: dict[str, list[MessageRecord]]
     notes: dict[str, list[VersionRecord]]
+
+    def in_session(self, content: str, session: str) -> list[MessageRecord]:
+        return [m for m in self.contents.get(content, []) if m.session_id == session]
 
     @classmethod
     def of(cls, table: Table) -> _Index:
@@ -90,6 +102,7 @@ def check(
     gone_ok = _may_be_gone(operations, table, time.time())
     view = {**ended, **{sid: items for sid, items in table.items() if _live(items)}}
     index = _Index.of(view)
+    history = History(operations, table)
 
     no_500 = Invariant("no 500: every request answered, no 5xx but 503")
     for e in exchanges:
@@ -108,13 +121,13 @@ def check(
     uncertain = Invariant("a 503'd write whole or absent, never doubled")
     replays = Invariant("a client-id replay answers the first answer")
     for op in operations:
-        if not op.write or op.session is None:
+        if not op.write or op.session is None or op.kind in LIFECYCLE_WRITES:
             continue
         if op.session in gone_ok and (
             op.final.status == 404 or not _live(view.get(op.session, {}))
         ):
             continue
-        _judge(op, view, index, callers, stored, rejected, uncertain, replays)
+        _judge(op, view, index, history, callers, stored, rejected, uncertain, replays)
 
     refused = _writes_after_end(operations)
     foreign = Invariant("another caller's session is not found (404)")
@@ -163,6 +176,8 @@ def check(
         changes,
         gone,
         orphans,
+        *chaos_lifecycle.check(operations, table, view, history),
+        *chaos_reads.check(operations, view, history),
     ]
 
 
@@ -170,6 +185,7 @@ def _judge(
     op: Operation,
     table: Table,
     index: _Index,
+    history: History,
     callers: dict[str, str],
     stored: Invariant,
     rejected: Invariant,
@@ -177,19 +193,22 @@ def _judge(
     replays: Invariant,
 ) -> None:
     final = op.final
-    where = f"op {op.id} {op.kind} on {op.session} -> {[e.status for e in op.exchanges]}"
+    sid = op.session
+    assert sid is not None
+    where = f"op {op.id} {op.kind} on {sid} -> {[e.status for e in op.exchanges]}"
     if op.replay_of is not None:
         first = op.replay_of.final.reply
         replays.case(
             None
-            if (final.status == 200 and final.reply == first)
+            if _replay_answered(op, history)
             else f"{where}: {final.reply} after the first answer {first}"
         )
         return
     counts = [len(index.contents.get(c, [])) for c in op.contents]
     notes = len(index.notes.get(op.note, [])) if op.note else 0
+    strays = _strays(op, index, history)
     if 200 <= final.status < 300:
-        problem = _stored_as_answered(op, table, index, callers)
+        problem = strays or _stored_as_answered(op, table, index, history, callers)
         stored.case(None if (problem is None) else f"{where}: {problem}")
     elif not op.uncertain:
         rejected.case(
@@ -198,18 +217,96 @@ def _judge(
             else f"{where}: stored {counts} messages, {notes} versions"
         )
     else:
-        whole = all(c == 1 for c in counts) or not any(counts)
-        uncertain.case(
-            None
-            if (
-                whole and max(counts, default=0) <= 1 and notes <= 1 and (notes == 0 or all(counts))
-            )
-            else f"{where}: stored {counts} messages, {notes} versions"
-        )
+        problem = strays or _whole_or_absent(op, index, history, notes)
+        uncertain.case(None if problem is None else f"{where}: {problem}")
+
+
+def _replay_answered(op: Operation, history: History) -> bool:
+    """A client-id replay answers 200 and the first answer. When a rewind may have removed
+    the first message before it, it is a new append: 201 with the same message again, or
+    refused as a new append would be (409: the session has ended since)."""
+    first_op = op.replay_of
+    assert first_op is not None and op.session is not None
+    first, reply = first_op.final.reply, op.final.reply
+    if op.final.status == 200 and reply == first:
+        return True
+    removed = history.removable(op.session, first["seq"], first_op.started, op.finished)
+    if removed is None:
+        return False
+    fields = ("id", "role", "content", "metadata")
+    if op.final.status == 201:
+        return {k: reply.get(k) for k in fields} == {k: first[k] for k in fields}
+    return op.final.status == 409 and reply["error"]["code"] == "session_not_active"
+
+
+def _strays(op: Operation, index: _Index, history: History) -> str | None:
+    """A message of the operation stored in a session that is neither its own nor a fork of
+    it (where copies belong)."""
+    assert op.session is not None
+    allowed = {op.session} | history.descendants(op.session)
+    for content in op.contents:
+        elsewhere = {m.session_id for m in index.contents.get(content, [])} - allowed
+        if elsewhere:
+            return f"{content[:30]!r} stored in {sorted(elsewhere)}"
+    return None
+
+
+def _whole_or_absent(op: Operation, index: _Index, history: History, notes: int) -> str | None:
+    """A write that may or may not have been applied: its messages all there once (at
+    consecutive seqs), or none, or the first ones with the rest removed by a rewind that may
+    have come after it; its version at most once, and without its messages only when a
+    rewind may have removed them."""
+    assert op.session is not None
+    here = [index.in_session(c, op.session) for c in op.contents]
+    if any(len(found) > 1 for found in here):
+        return f"stored {[len(found) for found in here]} times"
+    present = [found[0].seq for found in here if found]
+    if [bool(found) for found in here] != [True] * len(present) + [False] * (
+        len(here) - len(present)
+    ) or present != list(range(present[0], present[0] + len(present)) if present else []):
+        return f"stored at seqs {[[m.seq for m in found] for found in here]}"
+    cut = present and len(present) < len(here)
+    if cut and history.removable(op.session, present[-1] + 1, op.started) is None:
+        return f"only {len(present)} of its {len(here)} messages stored"
+    if notes > 1:
+        return f"its version stored {notes} times"
+    alone = notes and here and not present
+    if alone and history.removable(op.session, math.inf, op.started) is None:
+        return "its version stored without its messages"
+    return None
+
+
+def _placed(
+    op: Operation,
+    content: str,
+    seq: int,
+    message_id: str | None,
+    index: _Index,
+    history: History,
+) -> str | None:
+    """Where an acknowledged message is now, against where its answer put it: there, or
+    removed by a rewind that may have come after it (and then perhaps appended again by a
+    client-id replay); None when they agree."""
+    sid = op.session
+    assert sid is not None
+    found = index.in_session(content, sid)
+    name = message_id or f"{content[:30]!r}"
+    if len(found) > 1:
+        return f"message {name} stored {len(found)} times"
+    if found and found[0].seq == seq and message_id in (None, found[0].id):
+        return None
+    removed = history.removable(sid, seq, op.started)
+    if removed is None:
+        where = f"stored at {found[0].seq}" if found else "missing"
+        return f"message {name} answered at seq {seq} is {where}"
+    again = [w for w in history.writers.get(content, []) if w is not op and w.may_have_applied]
+    if found and not again:
+        return f"message {name} answered at seq {seq} is at {found[0].seq} (rewind op {removed.id})"
+    return None
 
 
 def _stored_as_answered(
-    op: Operation, table: Table, index: _Index, callers: dict[str, str]
+    op: Operation, table: Table, index: _Index, history: History, callers: dict[str, str]
 ) -> str | None:
     """What the table holds of a 2xx write, compared with its answer; None when they agree."""
     reply = op.final.reply
@@ -225,21 +322,16 @@ def _stored_as_answered(
             return f"owner {record.owner} instead of {callers.get(sid)}"
         if op.kind == "end" and record.status != "ended":
             return f"status {record.status} after a 200 end"
-        first = [m for c in op.contents for m in index.contents.get(c, [])]
-        if [(m.session_id, m.seq) for m in first] != [(sid, 1)] * len(op.contents):
-            return f"its first message stored as {[(m.session_id, m.seq) for m in first]}"
+        for content in op.contents:
+            problem = _placed(op, content, 1, None, index, history)
+            if problem is not None:
+                return f"its first message: {problem}"
         return None
     messages = reply["messages"] if op.kind == "turn" else [reply] if "seq" in reply else []
     for content, answered in zip(op.contents, messages, strict=False):
-        found = index.contents.get(content, [])
-        if len(found) != 1:
-            return f"message {answered['id']} stored {len(found)} times"
-        if (found[0].session_id, found[0].id, found[0].seq) != (
-            sid,
-            answered["id"],
-            answered["seq"],
-        ):
-            return f"message {answered} stored as {found[0]}"
+        problem = _placed(op, content, answered["seq"], answered["id"], index, history)
+        if problem is not None:
+            return problem
     version = reply.get("workflow_version") if op.kind == "turn" else reply
     if op.note is None:
         return None
@@ -269,6 +361,8 @@ def _writes_after_end(operations: list[Operation]) -> Invariant:
     for op in operations:
         if not op.write or op.session is None or op.kind == "delete":
             continue
+        # A fork is a read of its source: an ended source may be forked (not a deleted one).
+        ended_refuses = op.kind != "fork"
         deleted = closed.get((op.session, "delete"), float("inf"))
         ended = closed.get((op.session, "end"), float("inf"))
         for e in op.exchanges:
@@ -276,7 +370,7 @@ def _writes_after_end(operations: list[Operation]) -> Invariant:
                 continue
             if e.started > deleted:
                 allowed, how = e.status == 404, "deleted"
-            elif e.started > ended:
+            elif e.started > ended and ended_refuses:
                 replay = e.headers.get("idempotent-replayed") == "true" or (
                     op.kind in ("append_id", "replay") and e.status == 200
                 )

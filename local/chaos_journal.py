@@ -72,6 +72,34 @@ class Operation:
         """Some attempt may or may not have been applied (503 or no answer)."""
         return any(e.status in (503, NO_ANSWER) for e in self.exchanges)
 
+    @property
+    def started(self) -> float:
+        """When its first attempt was sent: it took effect after this, if at all."""
+        return self.exchanges[0].started
+
+    @property
+    def finished(self) -> float:
+        """When its last answer came: it took effect before this, if at all."""
+        return self.exchanges[-1].finished
+
+    @property
+    def body(self) -> Any:
+        """The body it sent (every attempt sends the same)."""
+        return self.exchanges[0].sent["body"]
+
+    @property
+    def acknowledged(self) -> bool:
+        return 200 <= self.final.status < 300
+
+    @property
+    def refused(self) -> bool:
+        """Answered with an error and never unsure: it took no effect."""
+        return not self.acknowledged and not self.uncertain
+
+    @property
+    def may_have_applied(self) -> bool:
+        return not self.refused
+
 
 @dataclass
 class Invariant:

@@ -44,12 +44,12 @@ def report(operations: list[Operation], invariants: list[Invariant], seconds: fl
         f"409 session_not_active: {codes['session_not_active']}; "
         f"409 patch_failed: {codes['patch_failed']}",
         "",
-        f"{'invariant':<60} {'checked':>7}  result",
-        "-" * 78,
+        f"{'invariant':<66} {'checked':>7}  result",
+        "-" * 84,
     ]
     for inv in invariants:
         verdict = "held" if inv.held else f"BREACHED ({len(inv.breaches)})"
-        lines.append(f"{inv.name:<60} {inv.checked:>7}  {verdict}")
+        lines.append(f"{inv.name:<66} {inv.checked:>7}  {verdict}")
     for inv in invariants:
         for breach in inv.breaches[:MAX_EXAMPLES]:
             lines.append(f"  {inv.name}: {breach}")

@@ -4,6 +4,13 @@
 request and its answer is recorded in the journal (`local.chaos_journal`). A write that may be
 retried safely (an Idempotency-Key route, a client-id append, a DELETE) is sent again after a
 503 or no answer, as a careful client would.
+
+The lifecycle routes are in the mix where the table can still be judged: summaries (of the
+messages the client last saw; a rewind racing one makes it 422, a refusal like any other),
+rewinds of the last few messages, forks (half of them go on in their source's slot: forks of
+forks) and reads of the context and the export. Not in it: an import (its document would be
+an export of this run: its messages could not be told from their source's) and DELETE
+/sessions?confirm=all (it would end every session of a caller at once).
 """
 
 from __future__ import annotations
@@ -30,17 +37,26 @@ MIX = {
     "merge_if": 4, "merge": 4, "json_patch": 3, "revert": 4, "patch_session": 4,
     "get_session": 6, "list_messages": 5, "get_workflow": 3, "list_versions": 3,
     "get_version": 2, "diff": 2, "list_sessions": 3, "foreign": 1, "end": 2, "delete": 0.5,
+    "summary": 4, "rewind": 3, "fork": 2, "context": 4, "export": 2,
 }  # fmt: skip
+READS = {
+    "get_session", "list_messages", "get_workflow", "list_versions", "get_version", "diff",
+    "list_sessions", "context", "export",
+}  # fmt: skip
+REWIND_MAX = 3  # a rewind removes up to this many of the messages the client last saw
+FORK_TAKES_SLOT = 0.5  # the share of forks that go on in their source's place
+CONTEXT_MAX_BYTES = (None, 200_000, 3_000, 1_000)  # None: the default
 WORDS = ["extract", "load", "batch", "orders", "nightly", "warehouse", "retry", "schema"]
 
 
-@dataclass
+@dataclass(eq=False)  # one slot is one object: compared by identity
 class Slot:
     """One of the sessions the clients share; replaced by a new one once ended or deleted."""
 
     session: str
     caller: str
     version: int = 0  # the latest workflow version seen
+    messages: int = 0  # the message_count the latest answer showed
     appended: list[Operation] = field(default_factory=list)  # 201 client-id appends
     closing: bool = False
 
@@ -178,7 +194,7 @@ class Workload:
             slot.closing = True
         created = self.create(slot.caller, rng) if self.take() else None
         with self.lock:
-            if created is not None:
+            if created is not None and slot in self.slots:
                 self.slots[self.slots.index(slot)] = Slot(created, slot.caller)
             else:
                 slot.closing = False
@@ -208,9 +224,13 @@ class Workload:
     def if_match(self, slot: Slot) -> dict[str, str]:
         return {"If-Match": f'"{slot.version}"' if slot.version else "*"}
 
-    def saw(self, slot: Slot, answer: Exchange) -> None:
-        """Remember the newest workflow version an answer shows."""
+    def saw(self, slot: Slot, answer: Exchange, kind: str) -> None:
+        """Remember the newest workflow version an answer shows, and its message count."""
         reply = answer.reply if isinstance(answer.reply, dict) else {}
+        count = _message_count(reply, kind) if answer.status < 300 else None
+        if count is not None:
+            with self.lock:
+                slot.messages = count
         tag = answer.headers.get("etag", "").strip('"')
         seen = [int(tag)] if tag.isdigit() else []
         details = (reply.get("error") or {}).get("details") or {}
@@ -223,8 +243,7 @@ class Workload:
 
     def run(self, kind: str, slot: Slot, rng: random.Random) -> None:
         base = f"/sessions/{slot.session}"
-        write = kind not in {"get_session", "list_messages", "get_workflow", "list_versions"}
-        write = write and kind not in {"get_version", "diff", "list_sessions"}
+        write = kind not in READS
         caller = slot.caller
         if kind == "foreign":
             caller = rng.choice([c for c in self.callers if c != slot.caller] or [slot.caller])
@@ -312,9 +331,44 @@ class Workload:
             answer = self.send(op, "DELETE", base, retry=True)
             if answer.status in (204, 404):
                 self.replace(slot, rng)
+        elif kind in ("summary", "rewind", "fork"):
+            answer = self.lifecycle(op, kind, base, slot, rng)
         else:
             answer = self.read(op, kind, base, slot, rng)
-        self.saw(slot, answer)
+        self.saw(slot, answer, kind)
+
+    def lifecycle(
+        self, op: Operation, kind: str, base: str, slot: Slot, rng: random.Random
+    ) -> Exchange:
+        """A summary of the messages the client last saw (a rewind may make it stale meanwhile:
+        422), a rewind of the last few of them, or a fork (that may go on in the slot)."""
+        op.note = None  # versions are found by note: these store none of their own
+        seen = slot.messages
+        if kind == "summary":
+            body: dict[str, Any] = {
+                "content": f"op{op.id} summary " + " ".join(rng.choices(WORDS, k=4)),
+                "covers_seq": rng.randint(1, max(1, seen)),
+                "metadata": {"op": op.id},
+            }
+            return self.send(op, "PUT", base + "/summary", body)
+        if kind == "rewind":
+            body = {"to_seq": max(0, seen - rng.randint(0, REWIND_MAX))}
+            return self.send(op, "POST", base + "/rewind", body)
+        body = {"title": f"fork {op.id}", "metadata": {"fork_op": op.id}}  # found by its op
+        if rng.random() < 0.5:
+            body["at_seq"] = rng.randint(0, seen)
+        if rng.random() < 0.5:
+            body["at_version"] = rng.randint(0, slot.version)
+        answer = self.send(op, "POST", base + "/fork", body)
+        if answer.status == 201:
+            fork = answer.reply
+            with self.lock:
+                self.owners[fork["id"]] = op.caller
+                if not slot.closing and slot in self.slots and rng.random() < FORK_TAKES_SLOT:
+                    self.slots[self.slots.index(slot)] = Slot(
+                        fork["id"], op.caller, fork["workflow_version"], fork["message_count"]
+                    )
+        return answer
 
     def read(self, op: Operation, kind: str, base: str, slot: Slot, rng: random.Random) -> Exchange:
         version = rng.randint(1, max(1, slot.version))
@@ -326,5 +380,23 @@ class Workload:
             "get_version": f"{base}/workflow/versions/{version}",
             "diff": f"{base}/workflow/diff?from={rng.randint(1, version)}&to={version}",
             "list_sessions": "/sessions?limit=20",
+            "context": f"{base}/context",
+            "export": f"{base}/export",
         }[kind]
+        if kind == "context":
+            max_bytes = rng.choice(CONTEXT_MAX_BYTES)
+            path += "" if max_bytes is None else f"?max_bytes={max_bytes}"
         return self.send(op, "GET", path)
+
+
+def _message_count(reply: dict[str, Any], kind: str) -> int | None:
+    """The session's message count an answer shows, if it shows one."""
+    if kind in ("context", "export"):
+        return int(reply["session"]["message_count"])
+    if kind == "turn":
+        return int(reply["messages"][-1]["seq"])
+    if kind in ("append_id", "append", "replay") and "seq" in reply:
+        return int(reply["seq"])
+    if kind not in ("fork", "list_sessions") and isinstance(reply.get("message_count"), int):
+        return int(reply["message_count"])
+    return None
