@@ -166,7 +166,12 @@ def get_summary(owner: str, session_id: str) -> SummaryOut:
 
 def context(owner: str, session_id: str, max_bytes: int) -> ContextOut:
     """The session, its summary and current workflow (one BatchGetItem), and the latest
-    messages after the summary that fit in `max_bytes`, oldest first."""
+    messages after the summary that fit in `max_bytes`, oldest first: one state of the
+    session (read again when a rewind removed messages between the reads)."""
+    return retry_conflicts(lambda: _context_once(owner, session_id, max_bytes))
+
+
+def _context_once(owner: str, session_id: str, max_bytes: int) -> ContextOut:
     now = clock.now()
     snapshot = get_store().snapshot(session_id, workflow=True, summary=True)
     record = visible(snapshot.session, owner, now)
@@ -216,8 +221,10 @@ def _latest_that_fit(
             kept.append(message)
             used += size
             escaped += escaped_size
-        if len(found) < wanted:
-            break  # removed by a rewind meanwhile: there is nothing older to read
+        if len(found) < wanted or (found and found[0].seq != high):
+            # Removed by a rewind after the session was read: its count is stale, and
+            # omitted would count removed messages. Read the session again.
+            raise Conflict()
         high = found[-1].seq - 1
         page *= 2
     return kept[::-1]

@@ -547,3 +547,31 @@ def test_the_context_stays_within_lambdas_response_limit_whatever_is_stored(
     assert 0 < len(kept) < 8
     assert [m["seq"] for m in kept] == list(range(10 - len(kept), 10))
     assert answer.body["omitted"] == 8 - len(kept)
+
+
+def test_a_context_racing_a_rewind_answers_one_state_of_the_session(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Defect (make chaos): a rewind landing between the context's read of the session and
+    # its read of the messages gave message_count 4 with messages [1] and omitted 3.
+    from chat_sessions.session_store import SessionStore
+
+    session_id = api.create(initial_description="one")["id"]
+    for text in ("two", "three", "four"):
+        api.append(session_id, text)
+    read = SessionStore.messages_newest_first
+    rewound: list[int] = []
+
+    def rewind_first(self: SessionStore, *args: Any, **kwargs: Any) -> Any:
+        if not rewound:
+            rewound.append(1)
+            answer = api.call("rewind_post", session_id=session_id, body={"to_seq": 1})
+            assert answer.status == 200
+        return read(self, *args, **kwargs)
+
+    monkeypatch.setattr(SessionStore, "messages_newest_first", rewind_first)
+    body = api.call("context_get", session_id=session_id).body
+
+    assert body["session"]["message_count"] == 1
+    assert [m["seq"] for m in body["messages"]] == [1]
+    assert body["omitted"] == 0
