@@ -14,6 +14,9 @@ that every remaining answer can be judged by the document alone (each is exercis
 - an Idempotency-Key names one request: a fuzzer repeats the keys it drew with other
   requests, which is 422 idempotency_key_reused by design, so each valid key it sends is
   made fresh (a malformed one is kept: 400, as the document says);
+- an import document must be a consistent session (seqs and versions 1..n, message ids
+  unique, reverted_from before its version, the summary within the messages): rules across
+  the document, so what is sent is made consistent;
 - on a turn, If-Match and expected_version must agree (422 otherwise): a cross-field rule of
   a header and the body, so a turn carries one or the other;
 - schemathesis reads an empty header as no header but sends it empty: an empty If-Match is
@@ -40,6 +43,26 @@ def _fresh(message: Any) -> None:
             message["id"] = str(uuid.uuid4())
 
 
+def _consistent(document: dict[str, Any]) -> None:
+    """An import document renumbered into a consistent session (each part left as drawn)."""
+    messages = [m for m in document.get("messages") or [] if isinstance(m, dict)]
+    for seq, message in enumerate(messages, 1):
+        message["seq"] = seq
+        _fresh(message)
+    for number, version in enumerate(document.get("versions") or [], 1):
+        if isinstance(version, dict):
+            version["version"] = number
+            if not isinstance(version.get("reverted_from"), int) or not (
+                0 < version["reverted_from"] < number
+            ):
+                version["reverted_from"] = None
+    summary = document.get("summary")
+    if isinstance(summary, dict) and not (
+        isinstance(summary.get("covers_seq"), int) and summary["covers_seq"] <= len(messages)
+    ):
+        document["summary"] = None
+
+
 @schemathesis.hook  # type: ignore[untyped-decorator]
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     """Edits the case as it is sent, in every phase; schemathesis judges what was sent."""
@@ -56,6 +79,8 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         turn = path.endswith("/turns") and isinstance(body, dict)
         if blank or (turn and body.get("expected_version") is not None):
             del headers[name]
+    if path == "/sessions/import" and isinstance(body, dict):
+        _consistent(body)
     if path.endswith("/messages") and case.method.upper() == "POST":
         _fresh(body)
     elif path.endswith("/turns") and isinstance(body, dict):
