@@ -18,7 +18,7 @@ from chat_sessions.records import MessageRecord
 from chat_sessions.session_access import get_store, load_visible, retry_conflicts, visible
 from chat_sessions.session_rules import require_active, with_messages
 from chat_sessions.session_store import DuplicateMessageId, Page, Position
-from chat_sessions.views import message_out
+from chat_sessions.views import message_out, replayed_message
 
 
 def append_message(
@@ -72,14 +72,7 @@ def message_answer(message: MessageOut, created: bool) -> dict[str, Any]:
 
 
 def message_from_answer(body: MessageIn, answer: dict[str, Any]) -> MessageOut:
-    return MessageOut(
-        id=answer["id"],
-        seq=answer["seq"],
-        role=body.role,
-        content=body.content,
-        metadata=body.metadata,
-        timestamp=answer["timestamp"],
-    )
+    return replayed_message(body, answer["id"], answer["seq"], answer["timestamp"])
 
 
 def replay(session_id: str, seq: int, body: MessageIn) -> MessageOut:

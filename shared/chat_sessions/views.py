@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from chat_sessions.models import (
+    MessageIn,
     MessageOut,
     SessionOut,
     SessionSummary,
@@ -43,6 +44,19 @@ def session_out(
 
 def message_out(record: MessageRecord) -> MessageOut:
     return _from_record(MessageOut, record)
+
+
+def replayed_message(body: MessageIn, message_id: str, seq: int, timestamp: str) -> MessageOut:
+    """A message as its first answer showed it, rebuilt for an Idempotency-Key replay from
+    the body the replay carries again and what the first request stored (id, seq, time)."""
+    return MessageOut(
+        id=message_id,
+        seq=seq,
+        role=body.role,
+        content=body.content,
+        metadata=body.metadata,
+        timestamp=timestamp,
+    )
 
 
 def version_out(record: VersionRecord, with_workflow: bool = False) -> WorkflowVersionOut:

@@ -49,7 +49,7 @@ from chat_sessions.records import CurrentWorkflow, SessionRecord, VersionRecord
 from chat_sessions.session_access import get_store, load_visible, retry_conflicts, visible
 from chat_sessions.session_rules import check_version_room, require_active, with_messages
 from chat_sessions.session_store import DuplicateMessageId, Page, Position
-from chat_sessions.views import message_out, version_out, workflow_out
+from chat_sessions.views import message_out, replayed_message, version_out, workflow_out
 
 # Change lines are capped so a version item stays far below DynamoDB's 400 KB limit.
 MAX_CHANGES_BYTES = 64 * 1024
@@ -171,14 +171,7 @@ def _stored_from_answer(
     """The first answer of a replayed request: its messages from the bodies it carries
     again, with the ids, seqs and times the first one stored; its version as stored."""
     stored_messages = [
-        MessageOut(
-            id=message_id,
-            seq=seq,
-            role=body.role,
-            content=body.content,
-            metadata=body.metadata,
-            timestamp=timestamp,
-        )
+        replayed_message(body, message_id, seq, timestamp)
         for body, (message_id, seq, timestamp) in zip(
             bodies, answer["messages"] or [], strict=False
         )
